@@ -1,0 +1,93 @@
+"""The clause catalogue, read from ``clauses.toml``: the product's vocabulary.
+
+Everything that names a clause (markers, ``--clause``, verdicts, reports, the
+project's self-checks) goes through here, so an ID exists in exactly one place.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import tomllib
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+
+LEVELS = ("MUST", "SHOULD")
+
+
+@dataclass(frozen=True)
+class Clause:
+    id: str
+    level: str
+    group: str
+    title: str
+    seed: str
+
+    @property
+    def marker(self) -> str:
+        """The pytest marker name for this clause (``ENV-1`` -> ``ENV_1``)."""
+        return marker_name(self.id)
+
+
+@dataclass(frozen=True)
+class Catalogue:
+    spec_revision: str
+    groups: dict[str, str]
+    clauses: tuple[Clause, ...]
+
+    def __iter__(self):
+        return iter(self.clauses)
+
+    def __len__(self) -> int:
+        return len(self.clauses)
+
+    def __contains__(self, clause_id: object) -> bool:
+        return clause_id in self.by_id
+
+    @property
+    def by_id(self) -> dict[str, Clause]:
+        return {c.id: c for c in self.clauses}
+
+    def get(self, clause_id: str) -> Clause:
+        return self.by_id[clause_id]
+
+    def select(self, patterns: list[str]) -> list[Clause]:
+        """Clauses matching any of ``patterns``: an ID, a group name or a glob.
+
+        Raises ``KeyError`` naming the first pattern that matches nothing.
+        """
+        chosen: dict[str, Clause] = {}
+        for raw in patterns:
+            pattern = raw.strip().upper()
+            hits = [
+                c
+                for c in self.clauses
+                if c.id == pattern or c.group == pattern or fnmatch.fnmatchcase(c.id, pattern)
+            ]
+            if not hits:
+                raise KeyError(raw)
+            chosen.update((c.id, c) for c in hits)
+        return [c for c in self.clauses if c.id in chosen]
+
+
+def marker_name(clause_id: str) -> str:
+    return clause_id.replace("-", "_")
+
+
+def clause_id_from_marker(name: str) -> str | None:
+    """``ENV_1`` -> ``ENV-1`` if that is a catalogue clause, else None."""
+    candidate = name.replace("_", "-")
+    return candidate if candidate in load() else None
+
+
+@cache
+def load() -> Catalogue:
+    text = resources.files("conformance").joinpath("clauses.toml").read_text("utf-8")
+    data = tomllib.loads(text)
+    clauses = []
+    for entry in data["clause"]:
+        group = entry["id"].split("-")[0]
+        if entry["level"] not in LEVELS or group not in data["groups"]:
+            raise ValueError(f"bad catalogue entry {entry!r}")
+        clauses.append(Clause(entry["id"], entry["level"], group, entry["title"], entry["seed"]))
+    return Catalogue(data["spec_revision"], dict(data["groups"]), tuple(clauses))

@@ -1,0 +1,125 @@
+"""The records that flow down the pipeline: an HTTP exchange and a finding.
+
+An :class:`Exchange` is what the client saw (already redacted and size-capped); a
+:class:`Finding` is one clause violated, with the exchange as evidence. Both turn
+into plain dicts so they can cross xdist workers and land in the reports.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+_NO_JSON = object()
+EVIDENCE_BODY_CHARS = 4000
+
+
+@dataclass
+class Exchange:
+    """One request and its response, as the suite saw them.
+
+    ``resource`` names the target-model resource the request addressed (if any) so
+    that checks know which fields are times, dates and enumerations.
+    """
+
+    method: str
+    url: str
+    request_headers: dict[str, str]
+    request_body: bytes | None
+    status: int
+    response_headers: dict[str, str]
+    response_body: bytes
+    truncated: bool = False
+    elapsed: float = 0.0
+    resource: str | None = None
+    version: int | None = None
+    curl: str = ""
+
+    @cached_property
+    def json(self) -> Any:
+        """The parsed body, or the module's ``NO_JSON`` sentinel when it is not JSON."""
+        try:
+            return json.loads(self.response_body.decode("utf-8"))
+        except (UnicodeDecodeError, ValueError):
+            return _NO_JSON
+
+    @property
+    def has_json(self) -> bool:
+        return self.json is not _NO_JSON
+
+    @property
+    def envelope(self) -> dict[str, Any] | None:
+        body = self.json
+        return body if isinstance(body, dict) else None
+
+    @property
+    def data(self) -> Any:
+        env = self.envelope
+        return env.get("data") if env else None
+
+    @property
+    def error_code(self) -> Any:
+        env = self.envelope
+        return env.get("error_code") if env else None
+
+    @property
+    def content_type(self) -> str:
+        for name, value in self.response_headers.items():
+            if name.lower() == "content-type":
+                return value
+        return ""
+
+    def evidence(self) -> dict[str, Any]:
+        """A JSON-safe, truncated copy for reports (headers are already redacted)."""
+        return {
+            "request": {
+                "method": self.method,
+                "url": self.url,
+                "headers": dict(self.request_headers),
+                "body": _text(self.request_body),
+            },
+            "response": {
+                "status": self.status,
+                "headers": dict(self.response_headers),
+                "body": _text(self.response_body) + (" …[truncated by the suite]" if self.truncated else ""),
+            },
+            "curl": self.curl,
+        }
+
+
+def _text(body: bytes | None) -> str | None:
+    if body is None:
+        return None
+    text = body.decode("utf-8", errors="replace")
+    if len(text) > EVIDENCE_BODY_CHARS:
+        return text[:EVIDENCE_BODY_CHARS] + f" …[{len(text) - EVIDENCE_BODY_CHARS} more chars]"
+    return text
+
+
+@dataclass
+class Finding:
+    """A clause the target violated, with the evidence that shows it."""
+
+    clause: str
+    message: str
+    evidence: dict[str, Any] | None = None
+    test_id: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, clause: str, message: str, exchange: Exchange | None = None) -> Finding:
+        return cls(clause, message, exchange.evidence() if exchange is not None else None)
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"clause": self.clause, "message": self.message, "test_id": self.test_id}
+        if self.evidence is not None:
+            out["evidence"] = self.evidence
+        if self.extra:
+            out["extra"] = self.extra
+        return out
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Finding:
+        return cls(d["clause"], d["message"], d.get("evidence"), d.get("test_id", ""), d.get("extra", {}))
