@@ -1,0 +1,80 @@
+"""Keeping the vendor's API keys out of everything the suite writes.
+
+The client redacts what it records, and every writer passes its output through a
+:class:`Redactor` once more, because a target may echo a key back in any header
+or body, in plain or base64-decoded form.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from collections.abc import Iterable
+from typing import Any
+
+MASK = "***REDACTED***"
+_MIN_SECRET = 6  # shorter fragments would mangle ordinary text
+
+
+def _forms(key: str) -> set[str]:
+    """The key and the forms it can take on the wire or in an echo."""
+    forms = {key}
+    try:
+        decoded = base64.b64decode(key + "=" * (-len(key) % 4), validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        decoded = ""
+    if decoded.isprintable() and decoded:
+        forms.add(decoded)
+        if ":" in decoded:
+            forms.update(part for part in decoded.split(":", 1))
+    forms.add(base64.b64encode(key.encode()).decode())
+    return {f for f in forms if len(f) >= _MIN_SECRET} | {key}
+
+
+class Redactor:
+    def __init__(self, secrets: Iterable[str | None] = ()) -> None:
+        self._forms: set[str] = set()
+        for secret in secrets:
+            if secret:
+                self._forms |= _forms(secret)
+        self._pattern = (
+            re.compile("|".join(re.escape(f) for f in sorted(self._forms, key=len, reverse=True)))
+            if self._forms
+            else None
+        )
+
+    @property
+    def active(self) -> bool:
+        return self._pattern is not None
+
+    def text(self, value: str) -> str:
+        return self._pattern.sub(MASK, value) if self._pattern else value
+
+    def bytes(self, value: bytes) -> bytes:
+        if not self._pattern:
+            return value
+        return self.text(value.decode("utf-8", errors="surrogateescape")).encode(
+            "utf-8", errors="surrogateescape"
+        )
+
+    def obj(self, value: Any) -> Any:
+        """Redact every string inside a JSON-like structure (keys too)."""
+        if isinstance(value, str):
+            return self.text(value)
+        if isinstance(value, dict):
+            return {self.text(str(k)): self.obj(v) for k, v in value.items()}
+        if isinstance(value, (list, tuple)):
+            return [self.obj(v) for v in value]
+        return value
+
+    def file(self, path) -> None:
+        """Rewrite a written file in place with every secret masked."""
+        if not self._pattern:
+            return
+        with open(path, "rb") as fh:
+            raw = fh.read()
+        clean = self.bytes(raw)
+        if clean != raw:
+            with open(path, "wb") as fh:
+                fh.write(clean)

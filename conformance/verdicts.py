@@ -1,0 +1,195 @@
+"""Test outcomes and check findings -> one verdict per clause, and the run record.
+
+Everything here is plain data built from what the controller process received
+(test reports carry their findings across xdist workers), so the same record
+feeds every report writer.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from conformance.catalogue import Catalogue, Clause
+from conformance.exchange import Finding
+
+VERDICTS = ("pass", "fail", "error", "skip", "not_verified")
+
+
+@dataclass
+class TestRecord:
+    """One test as the controller saw it (all phases folded into one outcome)."""
+
+    nodeid: str
+    clauses: list[str]
+    outcome: str = "passed"  # passed | failed | error | skipped
+    message: str = ""  # failure / error / skip reason, redacted and truncated
+    duration: float = 0.0
+    findings: list[Finding] = field(default_factory=list)  # from the check layer, any clause
+    checked: dict[str, int] = field(default_factory=dict)  # clause -> responses that exercised it
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "nodeid": self.nodeid,
+            "clauses": self.clauses,
+            "outcome": self.outcome,
+            "message": self.message,
+            "duration": round(self.duration, 3),
+            "findings": len(self.findings),
+        }
+
+
+@dataclass
+class ClauseVerdict:
+    clause: Clause
+    verdict: str = "not_verified"
+    reason: str = ""
+    tests: list[str] = field(default_factory=list)
+    counts: dict[str, int] = field(default_factory=lambda: {"passed": 0, "failed": 0, "error": 0, "skipped": 0})
+    checked: int = 0
+    findings: list[Finding] = field(default_factory=list)
+
+    @property
+    def severity(self) -> str:
+        """``failure`` for a failed MUST; a failed SHOULD is only a ``warning``."""
+        if self.verdict == "fail":
+            return "failure" if self.clause.level == "MUST" else "warning"
+        return "error" if self.verdict == "error" else "none"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.clause.id,
+            "level": self.clause.level,
+            "group": self.clause.group,
+            "title": self.clause.title,
+            "verdict": self.verdict,
+            "severity": self.severity,
+            "reason": self.reason,
+            "tests": self.tests,
+            "counts": self.counts,
+            "responses_checked": self.checked,
+            "findings": [f.to_dict() for f in self.findings],
+        }
+
+
+@dataclass
+class RunRecord:
+    identity: dict[str, Any]
+    clauses: list[ClauseVerdict]
+    tests: list[TestRecord]
+    certifiable: bool
+    reasons: list[str]
+    cleanup: dict[str, Any]
+    exit_code: int = 0
+
+    @property
+    def summary(self) -> dict[str, Any]:
+        counts = {v: 0 for v in VERDICTS}
+        for cv in self.clauses:
+            counts[cv.verdict] += 1
+        must_failed = [cv.clause.id for cv in self.clauses if cv.clause.level == "MUST" and cv.verdict == "fail"]
+        warnings = [cv.clause.id for cv in self.clauses if cv.severity == "warning"]
+        errors = [cv.clause.id for cv in self.clauses if cv.verdict == "error"]
+        return {
+            "clauses": len(self.clauses),
+            "verdicts": counts,
+            "must_failed": must_failed,
+            "errors": errors,
+            "warnings": warnings,
+            "tests": len(self.tests),
+            "findings": sum(len(cv.findings) for cv in self.clauses),
+            "exit_code": self.exit_code,
+        }
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "certifiable": self.certifiable,
+            "not_certifiable_reasons": self.reasons,
+            "summary": self.summary,
+            "run": self.identity,
+            "clauses": [cv.to_dict() for cv in self.clauses],
+            "tests": [t.to_dict() for t in self.tests],
+            "cleanup": self.cleanup,
+        }
+
+
+def decide(
+    catalogue: Catalogue,
+    tests: list[TestRecord],
+    run_findings: list[Finding],
+    *,
+    selected: set[str] | None = None,
+    max_findings: int = 50,
+) -> list[ClauseVerdict]:
+    """One verdict per catalogue clause.
+
+    A clause fails on any finding or any failed test marked with it; it is an
+    ``error`` when the suite could not judge it; it passes only when something
+    exercised it (a passing test marked with it, or a response check of it).
+    """
+    verdicts = {c.id: ClauseVerdict(c) for c in catalogue}
+    skip_reasons: dict[str, str] = {}
+    error_reasons: dict[str, str] = {}
+    for test in tests:
+        for cid in test.clauses:
+            cv = verdicts.get(cid)
+            if cv is None:
+                continue
+            cv.tests.append(test.nodeid)
+            key = {"passed": "passed", "failed": "failed", "error": "error", "skipped": "skipped"}[test.outcome]
+            cv.counts[key] += 1
+            if test.outcome == "failed":
+                cv.findings.append(Finding(cid, test.message or "test failed", None, test.nodeid))
+            elif test.outcome == "skipped":
+                skip_reasons.setdefault(cid, test.message)
+            elif test.outcome == "error":
+                error_reasons.setdefault(cid, f"{test.nodeid}: {test.message}")
+        for finding in test.findings:
+            if finding.clause in verdicts:
+                verdicts[finding.clause].findings.append(finding)
+        for cid, n in test.checked.items():
+            if cid in verdicts:
+                verdicts[cid].checked += n
+    for finding in run_findings:
+        if finding.clause in verdicts:
+            verdicts[finding.clause].findings.append(finding)
+
+    for cid, cv in verdicts.items():
+        if selected is not None and cid not in selected:
+            cv.verdict, cv.reason = "not_verified", "not selected for this run (--clause)"
+            cv.findings = []
+            continue
+        if cv.findings:
+            cv.verdict = "fail"
+            total = len(cv.findings)
+            cv.findings = cv.findings[:max_findings]
+            if total > max_findings:
+                cv.reason = f"{total} findings; the first {max_findings} are kept"
+        elif cv.counts["error"]:
+            cv.verdict, cv.reason = "error", error_reasons[cid]
+        elif cv.counts["passed"] or cv.checked:
+            cv.verdict = "pass"
+        elif cv.counts["skipped"]:
+            cv.verdict, cv.reason = "skip", skip_reasons[cid]
+        else:
+            cv.verdict, cv.reason = "not_verified", "no test or response check exercised this clause"
+    return list(verdicts.values())
+
+
+def exit_code(verdicts: list[ClauseVerdict]) -> int:
+    """0 when no MUST clause failed or errored, else 1 (target-unreachable is decided earlier)."""
+    bad = any(cv.clause.level == "MUST" and cv.verdict in ("fail", "error") for cv in verdicts)
+    return 1 if bad else 0
+
+
+def certifiability(verdicts: list[ClauseVerdict], weakenings: list[str]) -> tuple[bool, list[str]]:
+    """Whether the record can back a certificate, and every reason it cannot."""
+    reasons = list(weakenings)
+    for cv in verdicts:
+        if cv.clause.level != "MUST":
+            continue
+        if cv.verdict in ("fail", "error"):
+            reasons.append(f"{cv.clause.id} {cv.verdict}")
+        elif cv.verdict in ("skip", "not_verified"):
+            reasons.append(f"{cv.clause.id} {cv.verdict}: {cv.reason}")
+    return (not reasons, reasons)
