@@ -27,6 +27,7 @@ class TestRecord:
     duration: float = 0.0
     findings: list[Finding] = field(default_factory=list)  # from the check layer, any clause
     checked: dict[str, int] = field(default_factory=dict)  # clause -> responses that exercised it
+    violation: dict[str, Any] | None = None  # {"clause", "evidence"} when a ClauseViolation failed it
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -131,15 +132,18 @@ def decide(
     skip_reasons: dict[str, str] = {}
     error_reasons: dict[str, str] = {}
     for test in tests:
+        blamed = _blamed(test)
         for cid in test.clauses:
             cv = verdicts.get(cid)
             if cv is None:
                 continue
             cv.tests.append(test.nodeid)
-            key = {"passed": "passed", "failed": "failed", "error": "error", "skipped": "skipped"}[test.outcome]
-            cv.counts[key] += 1
+            if test.outcome == "failed" and cid not in blamed:
+                continue  # stopped by another clause's failure: this one was not judged
+            cv.counts[test.outcome] += 1
             if test.outcome == "failed":
-                cv.findings.append(Finding(cid, test.message or "test failed", None, test.nodeid))
+                evidence = (test.violation or {}).get("evidence")
+                cv.findings.append(Finding(cid, test.message or "test failed", evidence, test.nodeid))
             elif test.outcome == "skipped":
                 skip_reasons.setdefault(cid, test.message)
             elif test.outcome == "error":
@@ -174,6 +178,13 @@ def decide(
         else:
             cv.verdict, cv.reason = "not_verified", "no test or response check exercised this clause"
     return list(verdicts.values())
+
+
+def _blamed(test: TestRecord) -> set[str]:
+    """The clauses a failed test's failure is charged to."""
+    if test.violation and test.violation.get("clause"):
+        return {test.violation["clause"]}
+    return set(test.clauses)
 
 
 def exit_code(verdicts: list[ClauseVerdict]) -> int:

@@ -1,0 +1,92 @@
+"""Judgements clause tests share: the check layer applied to chosen exchanges,
+and comparisons of stored objects that respect what the spec leaves open."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from conformance.checks import CHECKS, CheckContext
+from conformance.checks.times import parse_date, parse_time
+from conformance.exchange import Exchange
+from conformance.expect import ClauseViolation, expect
+from conformance.model import Resource
+
+
+def assert_clause(clause: str, exchanges: Iterable[Exchange], ctx: CheckContext) -> int:
+    """Raise the first finding of ``clause`` among ``exchanges``; return how many were judged."""
+    judged = 0
+    for ex in exchanges:
+        for check in CHECKS:
+            if check.clause != clause:
+                continue
+            result = check.fn(ex, ctx)
+            if result is None:
+                continue
+            judged += 1
+            if result:
+                raise ClauseViolation(clause, result[0].message, ex)
+    return judged
+
+
+def assert_error(ex: Exchange, clause: str, status: int | tuple[int, ...], codes: str | tuple[str, ...], what: str) -> None:
+    """The exchange is an error with one of ``status`` and one of ``codes``."""
+    statuses = (status,) if isinstance(status, int) else status
+    allowed = (codes,) if isinstance(codes, str) else codes
+    expect(ex.status < 500, clause, f"{what}: got HTTP {ex.status}; bad input must never get 5xx", ex)
+    expect(ex.status in statuses, clause, f"{what}: expected HTTP {'/'.join(map(str, statuses))}, got {ex.status}", ex)
+    expect(ex.error_code in allowed, clause,
+           f"{what}: expected error_code {' or '.join(allowed)}, got {ex.error_code!r}", ex)
+
+
+def assert_ok(ex: Exchange, clause: str, what: str) -> Any:
+    expect(200 <= ex.status < 300, clause, f"{what}: expected success, got HTTP {ex.status} {_err(ex)}", ex)
+    data = ex.data
+    expect(isinstance(data, dict), clause, f"{what}: success without an object in data", ex)
+    return data
+
+
+def _err(ex: Exchange) -> str:
+    env = ex.envelope or {}
+    return f"({env.get('error_code')}: {str(env.get('error_message'))[:120]})" if env.get("error_code") else ""
+
+
+def writable_state(resource: Resource, version: int, data: dict[str, Any]) -> dict[str, Any]:
+    """The part of a stored object a client controls, normalised for comparison
+    (times as instants, so the rendering zone does not matter)."""
+    out = {}
+    for f in resource.writable(version):
+        out[f.name] = normalise(f.kind, data.get(f.name, _ABSENT))
+    return out
+
+
+_ABSENT = "<absent>"
+
+
+def normalise(kind: str, value: Any) -> Any:
+    if kind == "time" and isinstance(value, str):
+        instant = parse_time(value)
+        return ("instant", int(instant.timestamp())) if instant else value
+    if kind == "date" and isinstance(value, str):
+        d = parse_date(value)
+        return d.isoformat() if d else value
+    if isinstance(value, list):
+        return value
+    return value
+
+
+def same_written(resource: Resource, version: int, body: dict[str, Any], data: dict[str, Any]) -> list[str]:
+    """Fields whose stored value differs from the written one (read-your-writes)."""
+    diffs = []
+    kinds = {f.name: f.kind for f in resource.writable(version)}
+    for name, sent in body.items():
+        if name not in kinds:
+            continue
+        got = data.get(name, _ABSENT)
+        if normalise(kinds[name], sent) != normalise(kinds[name], got):
+            diffs.append(f"{name}: wrote {sent!r}, read {got!r}")
+    return diffs
+
+
+def diff_states(a: dict[str, Any], b: dict[str, Any]) -> list[str]:
+    return [f"{k}: {a.get(k)!r} vs {b.get(k)!r}" for k in sorted(set(a) | set(b)) if a.get(k) != b.get(k)]

@@ -1,0 +1,69 @@
+"""ENV-1..4: the response envelope."""
+
+from __future__ import annotations
+
+from conformance import spec
+from conformance.checks.context import CheckContext
+from conformance.exchange import Exchange, Finding
+
+
+def exact_keys(ex: Exchange, ctx: CheckContext) -> list[Finding] | None:
+    if not ex.has_json:
+        return None  # JSON-1 reports the body itself
+    body = ex.json
+    if not isinstance(body, dict):
+        return [Finding.of("ENV-1", f"body is a JSON {type(body).__name__}, not an object", ex)]
+    keys = set(body)
+    if keys == spec.ENVELOPE_KEYS:
+        if not isinstance(body["success"], bool):
+            return [Finding.of("ENV-1", f"success is {body['success']!r}, not a boolean", ex)]
+        return []
+    parts = []
+    if missing := spec.ENVELOPE_KEYS - keys:
+        parts.append("missing " + ", ".join(sorted(missing)))
+    if extra := keys - spec.ENVELOPE_KEYS:
+        parts.append("extra " + ", ".join(sorted(extra)))
+    return [Finding.of("ENV-1", "envelope keys: " + "; ".join(parts), ex)]
+
+
+def success_shape(ex: Exchange, ctx: CheckContext) -> list[Finding] | None:
+    env = ex.envelope
+    if env is None or env.get("success") is not True:
+        return None
+    findings = []
+    if not isinstance(env.get("data"), (dict, list)):
+        findings.append(Finding.of("ENV-2", f"success response has data {_kind(env.get('data'))}, not an object or array", ex))
+    for key in ("error_code", "error_message"):
+        if env.get(key) is not None:
+            findings.append(Finding.of("ENV-2", f"success response has non-null {key}", ex))
+    return findings
+
+
+def error_shape(ex: Exchange, ctx: CheckContext) -> list[Finding] | None:
+    env = ex.envelope
+    if env is None or env.get("success") is not False:
+        return None
+    findings = []
+    if env.get("data") is not None:
+        findings.append(Finding.of("ENV-3", "error response has non-null data", ex))
+    code = env.get("error_code")
+    if code not in spec.error_codes():
+        findings.append(Finding.of("ENV-3", f"error_code {code!r} is not one of the spec's codes", ex))
+    message = env.get("error_message")
+    if not isinstance(message, str) or not message.strip():
+        findings.append(Finding.of("ENV-3", "error_message is missing or empty", ex))
+    return findings
+
+
+def success_matches_status(ex: Exchange, ctx: CheckContext) -> list[Finding] | None:
+    env = ex.envelope
+    if env is None or not isinstance(env.get("success"), bool):
+        return None
+    ok = 200 <= ex.status < 300
+    if env["success"] != ok:
+        return [Finding.of("ENV-4", f"success is {str(env['success']).lower()} on HTTP {ex.status}", ex)]
+    return []
+
+
+def _kind(value: object) -> str:
+    return "null" if value is None else type(value).__name__

@@ -1,0 +1,155 @@
+"""TIME-1..4: the rendering of times and dates in responses.
+
+The strict shape comes from ``schemas/time.schema.json``; the calendar and the
+instant come from :mod:`datetime` and zones from :mod:`zoneinfo`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator
+from datetime import UTC, date, datetime
+from functools import cache
+from typing import Any
+from zoneinfo import ZoneInfo, available_timezones
+
+from conformance import spec
+from conformance.checks.context import CheckContext, objects_in
+from conformance.exchange import Exchange, Finding
+
+_TIME = re.compile(spec.TIME_PATTERN)
+_DATE = re.compile(spec.DATE_PATTERN)
+
+
+def parse_time(value: Any) -> datetime | None:
+    """The instant of a spec-shaped time string, or None if it is not one."""
+    if not isinstance(value, str) or not _TIME.match(value):
+        return None
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError:
+        return None
+
+
+def parse_date(value: Any) -> date | None:
+    if not isinstance(value, str) or not _DATE.match(value):
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        return None
+
+
+def _time_values(ex: Exchange, ctx: CheckContext) -> Iterator[tuple[dict[str, Any], str, Any]]:
+    env = ex.envelope
+    if env is None or env.get("success") is not True:
+        return
+    kinds = ctx.kinds(ex.resource)
+    for obj in objects_in(env.get("data")):
+        for name, value in obj.items():
+            if kinds.is_time(name):
+                yield obj, name, value
+
+
+def time_format(ex: Exchange, ctx: CheckContext) -> list[Finding] | None:
+    findings: list[Finding] | None = None
+    for _obj, name, value in _time_values(ex, ctx):
+        findings = findings if findings is not None else []
+        if value is not None and parse_time(value) is None:
+            findings.append(Finding.of("TIME-1", f"{name} is {value!r}, not YYYY-MM-DDThh:mm:ss±hh:mm", ex))
+    return findings
+
+
+def epoch_companion(ex: Exchange, ctx: CheckContext) -> list[Finding] | None:
+    findings: list[Finding] | None = None
+    for obj, name, value in _time_values(ex, ctx):
+        findings = findings if findings is not None else []
+        key = f"{name}_epoch"
+        if key not in obj:
+            findings.append(Finding.of("TIME-2", f"{name} has no {key} companion", ex))
+            continue
+        epoch = obj[key]
+        if value is None:
+            if epoch is not None:
+                findings.append(Finding.of("TIME-2", f"{name} is null but {key} is {epoch!r}", ex))
+            continue
+        if type(epoch) is not int:
+            findings.append(Finding.of("TIME-2", f"{key} is {epoch!r} ({type(epoch).__name__}), not an integer", ex))
+            continue
+        instant = parse_time(value)
+        if instant is not None and int(instant.timestamp()) != epoch:
+            findings.append(
+                Finding.of("TIME-2", f"{key} is {epoch} but {name} {value} is {int(instant.timestamp())}", ex)
+            )
+    return findings
+
+
+def org_zone_offset(ex: Exchange, ctx: CheckContext) -> list[Finding] | None:
+    """TIME-3 exactly, when the user named the zone (``--org-timezone``)."""
+    if ctx.zone is None:
+        return None
+    findings: list[Finding] | None = None
+    for _obj, name, value in _time_values(ex, ctx):
+        instant = parse_time(value)
+        if instant is None:
+            continue
+        findings = findings if findings is not None else []
+        expected = instant.astimezone(ctx.zone).utcoffset()
+        if instant.utcoffset() != expected:
+            findings.append(
+                Finding.of(
+                    "TIME-3",
+                    f"{name} {value} has offset {_fmt(instant.utcoffset())}; {ctx.zone.key} is at "
+                    f"{_fmt(expected)} at that instant",
+                    ex,
+                )
+            )
+    return findings
+
+
+def date_format(ex: Exchange, ctx: CheckContext) -> list[Finding] | None:
+    env = ex.envelope
+    if env is None or env.get("success") is not True:
+        return None
+    kinds = ctx.kinds(ex.resource)
+    findings: list[Finding] | None = None
+    for obj in objects_in(env.get("data")):
+        for name, value in obj.items():
+            if not kinds.is_date(name):
+                continue
+            findings = findings if findings is not None else []
+            if value is not None and parse_date(value) is None:
+                findings.append(Finding.of("TIME-4", f"{name} is {value!r}, not a real YYYY-MM-DD date", ex))
+    return findings
+
+
+def observations(ex: Exchange, ctx: CheckContext) -> set[tuple[int, int]]:
+    """(epoch seconds, UTC offset seconds) of every well-formed time in the response."""
+    out = set()
+    for _obj, _name, value in _time_values(ex, ctx):
+        instant = parse_time(value)
+        if instant is not None:
+            out.add((int(instant.timestamp()), int(instant.utcoffset().total_seconds())))
+    return out
+
+
+@cache
+def _zones() -> tuple[ZoneInfo, ...]:
+    return tuple(ZoneInfo(name) for name in sorted(available_timezones()))
+
+
+def candidate_zones(observed: Iterable[tuple[int, int]]) -> list[str]:
+    """IANA zones whose UTC offset matches every observed (instant, offset) pair."""
+    pairs = sorted(set(observed))
+    fits = []
+    for zone in _zones():
+        if all(datetime.fromtimestamp(t, UTC).astimezone(zone).utcoffset().total_seconds() == off for t, off in pairs):
+            fits.append(zone.key)
+    return fits
+
+
+def _fmt(delta) -> str:
+    seconds = int(delta.total_seconds())
+    sign = "+" if seconds >= 0 else "-"
+    seconds = abs(seconds)
+    return f"{sign}{seconds // 3600:02d}:{seconds % 3600 // 60:02d}"

@@ -1,0 +1,141 @@
+"""``conformance run | serve | clauses | report diff`` — a thin layer over pytest.
+
+``run`` validates the contract's options (so bad input is one line and exit 2,
+never a traceback), then hands everything to ``pytest.main`` on the shipped
+clause tests; the plugin does the rest, exactly as ``pytest --pyargs conformance``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from conformance import __version__, catalogue
+from conformance.config import OPTIONS, ConfigError, resolve
+
+EXIT_USAGE = 2
+SUITE_INI = Path(__file__).resolve().parent / "suite" / "pytest.ini"
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports a usage error on one line with exit 2."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(EXIT_USAGE, f"conformance: {message} (see `{self.prog} --help`)\n")
+
+
+def _run_parser() -> argparse.ArgumentParser:
+    p = _Parser(
+        prog="conformance run",
+        description="Certify a server against SPEC.md; with no --base-url, the bundled reference server.",
+        epilog="Keys: CONFORMANCE_API_KEY, CONFORMANCE_SECOND_API_KEY. Exit: 0 pass, 1 MUST failed, "
+        "2 usage error, 3 target unreachable. Anything after `--` goes to pytest.",
+    )
+    for opt in OPTIONS:
+        if opt.kind == "flag":
+            p.add_argument(opt.flag, dest=opt.dest, action="store_true", help=opt.help)
+        elif opt.kind == "list":
+            p.add_argument(opt.flag, dest=opt.dest, action="append", default=[], metavar=opt.metavar, help=opt.help)
+        else:
+            p.add_argument(opt.flag, dest=opt.dest, metavar=opt.metavar, help=opt.help)
+    return p
+
+
+def run(argv: list[str]) -> int:
+    own, passthrough = _split(argv)
+    args = _run_parser().parse_args(own)
+    try:
+        settings = resolve(vars(args))
+    except ConfigError as exc:
+        print(f"conformance: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    import pytest
+
+    pytest_args = ["--pyargs", "conformance.suite", "-c", str(SUITE_INI), "-o", f"cache_dir={Path(settings.report_dir).resolve() / '.pytest_cache'}"]
+    for opt in OPTIONS:
+        value = getattr(args, opt.dest)
+        if opt.secret or value in (None, False, []):
+            continue  # secrets stay out of argv (visible in `ps`); the plugin reads the environment
+        if opt.kind == "flag":
+            pytest_args.append(opt.flag)
+        elif opt.kind == "list":
+            for item in value:
+                pytest_args += [opt.flag, item]
+        else:
+            pytest_args += [opt.flag, str(value)]
+    import os
+
+    for opt in OPTIONS:
+        if opt.secret and getattr(args, opt.dest):
+            os.environ[opt.env] = getattr(args, opt.dest)
+    code = pytest.main(pytest_args + passthrough)
+    return _exit_code(int(code))
+
+
+def _exit_code(code: int) -> int:
+    """pytest's own codes mapped onto the contract (0, 1, 2, 3)."""
+    if code in (0, 1, 2, 3):
+        return code
+    if code == 4:  # pytest usage error, e.g. a bad passthrough option
+        return EXIT_USAGE
+    return 1
+
+
+def _split(argv: list[str]) -> tuple[list[str], list[str]]:
+    if "--" in argv:
+        i = argv.index("--")
+        return argv[:i], argv[i + 1 :]
+    return argv, []
+
+
+def clauses(argv: list[str]) -> int:
+    p = _Parser(prog="conformance clauses", description="List the clause catalogue.")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    args = p.parse_args(argv)
+    cat = catalogue.load()
+    if args.json:
+        print(json.dumps([c.__dict__ for c in cat], indent=2))
+        return 0
+    for c in cat:
+        print(f"{c.id:<10} {c.level:<6} {c.title}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    commands = "run, serve, clauses, report diff"
+    if not argv or argv[0] in ("-h", "--help"):
+        print(f"usage: conformance {{{commands}}} ...  (conformance {__version__})")
+        print("  run            certify a server (default: the bundled reference server)")
+        print("  serve          run the bundled reference server")
+        print("  clauses        list the clause catalogue")
+        print("  report diff    compare two certification.json files")
+        return 0 if argv else EXIT_USAGE
+    command, rest = argv[0], argv[1:]
+    try:
+        if command == "run":
+            return run(rest)
+        if command == "serve":
+            from conformance.reference.server import main_serve
+
+            return main_serve(rest)
+        if command == "clauses":
+            return clauses(rest)
+        if command == "report" and rest[:1] == ["diff"]:
+            from conformance.report.diff import main_diff
+
+            return main_diff(rest[1:])
+        if command == "--version":
+            print(__version__)
+            return 0
+    except KeyboardInterrupt:
+        print("conformance: interrupted", file=sys.stderr)
+        return 130
+    print(f"conformance: unknown command {' '.join(argv[:2])!r}; expected one of: {commands}", file=sys.stderr)
+    return EXIT_USAGE
+
+
+if __name__ == "__main__":
+    sys.exit(main())

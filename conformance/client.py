@@ -1,0 +1,276 @@
+"""The only code that talks HTTP to the target.
+
+One pooled session per process; a timeout on every request and a deadline on
+every body; bodies read with a size cap; no redirects followed (so credentials
+never reach another host); credentials refused over plain HTTP unless the user
+allowed it; every exchange recorded redacted and handed to the observer, which
+runs the response checks on it whatever test sent it.
+"""
+
+from __future__ import annotations
+
+import json as jsonlib
+import shlex
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlencode, urlsplit
+
+import requests
+
+from conformance.exchange import Exchange
+from conformance.redact import MASK, Redactor
+
+UNSET: Any = object()
+DEFAULT_MAX_BODY = 2 * 1024 * 1024
+_CHUNK = 64 * 1024
+
+
+class TargetError(Exception):
+    """The target could not be reached or did not answer in time (no verdict possible)."""
+
+
+class InsecureTransport(Exception):
+    """Refused to send credentials over plain HTTP."""
+
+
+@dataclass(frozen=True)
+class Credential:
+    """An API key and the environment variable that names it in reproductions."""
+
+    key: str
+    env_var: str
+
+    @property
+    def header(self) -> str:
+        return f"Basic {self.key}"
+
+
+@dataclass
+class CreatedObject:
+    path: str  # unversioned item path, e.g. /lists/cft1a2b3c0001
+    version: int | None
+    credential: Credential
+    depth: int  # ancestors first when creating, so children are deleted first
+
+
+@dataclass
+class Ledger:
+    """Every object the suite created, so all of them are deleted at the end."""
+
+    prefix: str
+    objects: dict[tuple[str, str], CreatedObject] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def add(self, obj: CreatedObject) -> None:
+        with self.lock:
+            self.objects[(obj.credential.env_var, obj.path)] = obj
+
+    def discard(self, credential: Credential, path: str) -> None:
+        with self.lock:
+            self.objects.pop((credential.env_var, path), None)
+
+    def pending(self) -> list[CreatedObject]:
+        with self.lock:
+            return sorted(self.objects.values(), key=lambda o: -o.depth)
+
+
+class Client:
+    """Requests against the target, relative to its base URL.
+
+    ``version`` picks the version and ``via`` how it is named: ``"path"`` puts
+    ``/vN`` after the base URL, ``"header"`` sends ``X-Version: N``.
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        credential: Credential | None,
+        *,
+        verify: bool | str = True,
+        timeout: float = 10.0,
+        allow_http: bool = False,
+        redactor: Redactor | None = None,
+        observer: Callable[[Exchange], None] | None = None,
+        max_body: int = DEFAULT_MAX_BODY,
+        ledger: Ledger | None = None,
+        pacer: Callable[[], None] | None = None,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.credential = credential
+        self.verify = verify
+        self.timeout = timeout
+        self.allow_http = allow_http
+        self.redactor = redactor or Redactor([credential.key] if credential else [])
+        self.observer = observer
+        self.max_body = max_body
+        self.ledger = ledger
+        self.pacer = pacer
+        self.session = requests.Session()
+        self.session.trust_env = False  # no proxies or netrc credentials from the environment
+        self.session.headers.update({"User-Agent": "conformance-suite", "Accept": "application/json"})
+        adapter = requests.adapters.HTTPAdapter(pool_connections=4, pool_maxsize=8, max_retries=0)
+        self.session.mount("https://", adapter)
+        self.session.mount("http://", adapter)
+        self._host = urlsplit(self.base_url).netloc
+
+    def with_credential(self, credential: Credential | None) -> Client:
+        """A client sharing this one's pool, ledger and observer, with another key."""
+        other = object.__new__(Client)
+        other.__dict__.update(self.__dict__)
+        other.credential = credential
+        return other
+
+    def url(self, path: str, version: int | None = None, via: str = "path") -> str:
+        prefix = f"/v{version}" if version is not None and via == "path" else ""
+        return self.base_url + prefix + path
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        version: int | None = None,
+        via: str = "path",
+        json: Any = UNSET,
+        data: bytes | str | None = None,
+        params: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+        auth: Credential | str | None | Any = UNSET,
+        resource: str | None = None,
+        observe: bool = True,
+    ) -> Exchange:
+        """Send one request and return the recorded exchange.
+
+        ``auth`` defaults to the client's credential; ``None`` sends no
+        Authorization header; a string is sent verbatim as the header value.
+        """
+        url = self.url(path, version, via)
+        if params:
+            url += "?" + urlencode(params)
+        send_headers: dict[str, str] = dict(headers or {})
+        if version is not None and via == "header":
+            send_headers["X-Version"] = str(version)
+        credential = self.credential if auth is UNSET else auth
+        if isinstance(credential, Credential):
+            send_headers["Authorization"] = credential.header
+        elif isinstance(credential, str):
+            send_headers["Authorization"] = credential
+        body: bytes | None = None
+        if json is not UNSET:
+            body = jsonlib.dumps(json).encode()
+            send_headers.setdefault("Content-Type", "application/json")
+        elif data is not None:
+            body = data.encode() if isinstance(data, str) else data
+            send_headers.setdefault("Content-Type", "application/json")
+        if "Authorization" in send_headers and urlsplit(url).scheme != "https" and not self.allow_http:
+            raise InsecureTransport(f"refusing to send credentials over plain HTTP to {url}")
+        if urlsplit(url).netloc != self._host:
+            raise InsecureTransport(f"refusing to send a request outside the target host: {url}")
+        if self.pacer:
+            self.pacer()
+        exchange = self._send(method, url, send_headers, body, credential)
+        exchange.resource = resource
+        exchange.version = version
+        if observe and self.observer:
+            self.observer(exchange)
+        return exchange
+
+    def _send(
+        self, method: str, url: str, headers: dict[str, str], body: bytes | None, credential: Any
+    ) -> Exchange:
+        started = time.monotonic()
+        deadline = started + self.timeout * 3
+        try:
+            resp = self.session.request(
+                method,
+                url,
+                headers=headers,
+                data=body,
+                timeout=(self.timeout, self.timeout),
+                verify=self.verify,
+                allow_redirects=False,
+                stream=True,
+            )
+        except requests.exceptions.SSLError as exc:
+            raise TargetError(f"TLS handshake with {self._host} failed: {_reason(exc)}") from None
+        except requests.exceptions.Timeout:
+            raise TargetError(f"{method} {self._safe(url)} timed out after {self.timeout:g} s") from None
+        except requests.exceptions.RequestException as exc:
+            raise TargetError(f"{method} {self._safe(url)} failed: {_reason(exc)}") from None
+        chunks: list[bytes] = []
+        size = 0
+        truncated = False
+        try:
+            for chunk in resp.raw.stream(_CHUNK, decode_content=True):
+                chunks.append(chunk)
+                size += len(chunk)
+                if size > self.max_body:
+                    truncated = True
+                    break
+                if time.monotonic() > deadline:
+                    raise TargetError(f"{method} {self._safe(url)}: response body not complete after {self.timeout * 3:g} s")
+        except (requests.exceptions.RequestException, OSError, ValueError) as exc:
+            if not chunks:
+                raise TargetError(f"{method} {self._safe(url)}: reading the response failed: {_reason(exc)}") from None
+            truncated = True
+        except Exception as exc:  # urllib3 protocol errors (e.g. a reset mid-body)
+            if not chunks:
+                raise TargetError(f"{method} {self._safe(url)}: reading the response failed: {_reason(exc)}") from None
+            truncated = True
+        finally:
+            resp.close()
+        raw_body = b"".join(chunks)[: self.max_body]
+        r = self.redactor
+        sent = {k: self._mask_auth(k, v, credential) for k, v in headers.items()}
+        return Exchange(
+            method=method,
+            url=r.text(url),
+            request_headers=sent,
+            request_body=r.bytes(body) if body is not None else None,
+            status=resp.status_code,
+            response_headers={r.text(k): r.text(v) for k, v in resp.headers.items()},
+            response_body=r.bytes(raw_body),
+            truncated=truncated,
+            elapsed=time.monotonic() - started,
+            curl=self.curl(method, url, sent, body),
+        )
+
+    def _mask_auth(self, name: str, value: str, credential: Any) -> str:
+        if name.lower() != "authorization":
+            return self.redactor.text(value)
+        if isinstance(credential, Credential):
+            return f"Basic ${credential.env_var}"
+        return self.redactor.text(value)
+
+    def _safe(self, url: str) -> str:
+        return self.redactor.text(url)
+
+    def curl(self, method: str, url: str, headers: Mapping[str, str], body: bytes | None) -> str:
+        """A shell line that repeats the request; keys appear only as ``$VARIABLE``."""
+        parts = ["curl", "-sS", "-X", method, shlex.quote(self.redactor.text(url))]
+        if self.verify is False:
+            parts.insert(2, "-k")
+        elif isinstance(self.verify, str):
+            parts[2:2] = ["--cacert", shlex.quote(self.verify)]
+        for name, value in headers.items():
+            line = f"{name}: {value}"
+            if "$" in value and name.lower() == "authorization":
+                parts += ["-H", f'"{line}"']  # let the shell expand the key variable
+            else:
+                parts += ["-H", shlex.quote(self.redactor.text(line))]
+        if body is not None:
+            text = self.redactor.text(body.decode("utf-8", errors="replace"))
+            parts += ["--data-raw", shlex.quote(text)]
+        return " ".join(parts).replace(MASK, "$CONFORMANCE_API_KEY")
+
+
+def _reason(exc: BaseException) -> str:
+    """The innermost useful message of a requests/urllib3 error, on one line."""
+    text = str(exc)
+    for marker in ("Caused by ", "NewConnectionError(", "Failed to establish a new connection: "):
+        if marker in text:
+            text = text.split(marker, 1)[1]
+    return " ".join(text.replace("'", "").replace('"', "").split())[:200].rstrip(")")

@@ -1,0 +1,172 @@
+"""Settings of a run: one option table read by the CLI and the pytest plugin alike.
+
+A value comes from the command line, else from its ``CONFORMANCE_*`` environment
+variable, else from the default. Validation turns bad input into a
+:class:`ConfigError` carrying one line that names the fix.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from conformance import catalogue
+from conformance.profiles import DEFAULT_PROFILE, PROFILES
+
+
+class ConfigError(Exception):
+    """Bad input from the user: exit 2 with this one-line message."""
+
+
+@dataclass(frozen=True)
+class Option:
+    flag: str
+    dest: str
+    help: str
+    kind: str = "str"  # str | float | int | flag | list
+    metavar: str | None = None
+    secret: bool = False
+
+    @property
+    def env(self) -> str:
+        return "CONFORMANCE_" + self.dest.upper()
+
+
+OPTIONS: tuple[Option, ...] = (
+    Option("--base-url", "base_url", "API root of the target; omit to certify the bundled reference server", metavar="URL"),
+    Option("--openapi", "openapi", "target description (file or URL); default: the bundled reference description", metavar="PATH_OR_URL"),
+    Option("--org-timezone", "org_timezone", "IANA zone of the key's organization; TIME-3 is then checked exactly", metavar="TZ"),
+    Option("--ca-bundle", "ca_bundle", "PEM file of CA certificates to verify the target with", metavar="PEM"),
+    Option("--insecure", "insecure", "do not verify TLS certificates (the run is not certifiable)", kind="flag"),
+    Option("--allow-http", "allow_http", "allow a plain http:// base URL (local development; not certifiable)", kind="flag"),
+    Option("--profile", "profile", f"budget: {' | '.join(PROFILES)} (default {DEFAULT_PROFILE})", metavar="NAME"),
+    Option("--clause", "clause", "run only these clauses (ID, group or glob; repeatable)", kind="list", metavar="ID"),
+    Option("--report-dir", "report_dir", "where report.html, junit.xml and certification.json go (default reports/)", metavar="DIR"),
+    Option("--timeout", "timeout", "seconds per request (default 10)", kind="float", metavar="S"),
+    Option("--api-key", "api_key", "API key (prefer the CONFORMANCE_API_KEY environment variable)", secret=True, metavar="KEY"),
+    Option("--second-api-key", "second_api_key", "a second organization's key, enables AUTH-4 (prefer CONFORMANCE_SECOND_API_KEY)", secret=True, metavar="KEY"),
+)
+
+
+@dataclass
+class Settings:
+    base_url: str | None = None
+    openapi: str | None = None
+    org_timezone: str | None = None
+    ca_bundle: str | None = None
+    insecure: bool = False
+    allow_http: bool = False
+    profile: str = DEFAULT_PROFILE
+    clause: list[str] = field(default_factory=list)
+    report_dir: str = "reports"
+    timeout: float = 10.0
+    api_key: str | None = None
+    second_api_key: str | None = None
+    sources: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def selected_clauses(self) -> set[str] | None:
+        if not self.clause:
+            return None
+        return {c.id for c in catalogue.load().select(self.clause)}
+
+    @property
+    def verify(self) -> bool | str:
+        if self.insecure:
+            return False
+        return self.ca_bundle or True
+
+    @property
+    def zone(self) -> ZoneInfo | None:
+        return ZoneInfo(self.org_timezone) if self.org_timezone else None
+
+    def public(self) -> dict[str, Any]:
+        """The effective settings with secrets masked, for reports and --show-config."""
+        out: dict[str, Any] = {}
+        for opt in OPTIONS:
+            value = getattr(self, opt.dest)
+            out[opt.dest] = ("***" if value else None) if opt.secret else value
+        return out
+
+
+def resolve(cli: dict[str, Any], environ: dict[str, str] | None = None) -> Settings:
+    """Merge command line and environment into validated settings."""
+    environ = os.environ if environ is None else environ
+    values: dict[str, Any] = {}
+    sources: dict[str, str] = {}
+    for opt in OPTIONS:
+        given = cli.get(opt.dest)
+        if given not in (None, False, []):
+            values[opt.dest], sources[opt.dest] = given, "command line"
+        elif environ.get(opt.env):
+            values[opt.dest], sources[opt.dest] = _from_env(opt, environ[opt.env]), f"env {opt.env}"
+    settings = Settings(**values, sources=sources)
+    validate(settings)
+    return settings
+
+
+def _from_env(opt: Option, raw: str) -> Any:
+    if opt.kind == "flag":
+        return raw.strip().lower() in ("1", "true", "yes", "on")
+    if opt.kind == "list":
+        return [part for part in raw.replace(",", " ").split() if part]
+    return raw
+
+
+def validate(s: Settings) -> None:
+    if s.profile not in PROFILES:
+        raise ConfigError(f"unknown profile {s.profile!r}; choose one of {', '.join(PROFILES)}")
+    try:
+        s.timeout = float(s.timeout)
+    except (TypeError, ValueError):
+        raise ConfigError(f"--timeout must be a number of seconds, got {s.timeout!r}") from None
+    if not 0 < s.timeout <= 600:
+        raise ConfigError(f"--timeout must be between 0 and 600 seconds, got {s.timeout:g}")
+    cat = catalogue.load()
+    for pattern in s.clause:
+        try:
+            cat.select([pattern])
+        except KeyError:
+            names = [c.id for c in cat] + list(cat.groups)
+            close = difflib.get_close_matches(pattern.upper(), names, n=1)
+            hint = f"; did you mean {close[0]}?" if close else "; see `conformance clauses`"
+            raise ConfigError(f"unknown clause {pattern!r}{hint}") from None
+    if s.org_timezone:
+        try:
+            ZoneInfo(s.org_timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ConfigError(f"--org-timezone {s.org_timezone!r} is not an IANA time zone (e.g. America/Chicago)") from None
+    if s.insecure and s.ca_bundle:
+        raise ConfigError("--ca-bundle and --insecure exclude each other")
+    if s.ca_bundle and not Path(s.ca_bundle).is_file():
+        raise ConfigError(f"--ca-bundle {s.ca_bundle!r} is not a readable file")
+    if s.openapi and "://" not in s.openapi and not Path(s.openapi).is_file():
+        raise ConfigError(f"--openapi {s.openapi!r}: no such file")
+    if s.base_url is not None:
+        _validate_url(s)
+
+
+def _validate_url(s: Settings) -> None:
+    url = s.base_url or ""
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError on a bad port
+    except ValueError:
+        raise ConfigError(f"--base-url {url!r} is not a valid URL") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigError(f"--base-url {url!r} is not an http(s) URL like https://api.example.com/ga/api")
+    if parts.query or parts.fragment or parts.username or parts.password:
+        raise ConfigError("--base-url must not carry a query, fragment or credentials; keys come from CONFORMANCE_API_KEY")
+    if parts.scheme == "http" and not s.allow_http:
+        raise ConfigError(f"--base-url {url!r} is plain HTTP; the spec requires HTTPS (use --allow-http for local development)")
+    if not s.api_key:
+        raise ConfigError("no API key for the target: set CONFORMANCE_API_KEY (or pass --api-key)")
+    s.base_url = url.rstrip("/")
+
+
+SETTING_NAMES = tuple(f.name for f in fields(Settings))

@@ -1,0 +1,40 @@
+"""How a clause test states a requirement: ``expect(cond, clause, message, exchange)``.
+
+A failed expectation names its clause and carries the exchange as evidence, so the
+verdict lands on that clause, not on every clause the test is marked with.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from conformance.exchange import Exchange
+
+
+class ClauseViolation(AssertionError):
+    def __init__(self, clause: str, message: str, exchange: Exchange | None = None) -> None:
+        super().__init__(f"[{clause}] {message}")
+        self.clause = clause
+        self.message = message
+        self.exchange = exchange
+
+
+def expect(condition: Any, clause: str, message: str, exchange: Exchange | None = None) -> None:
+    if not condition:
+        raise ClauseViolation(clause, message, exchange)
+
+
+def find_violation(exc: BaseException | None) -> ClauseViolation | None:
+    """The first :class:`ClauseViolation` in ``exc`` or its groups/causes (hypothesis wraps them)."""
+    seen: set[int] = set()
+    stack = [exc]
+    while stack:
+        e = stack.pop(0)
+        if e is None or id(e) in seen:
+            continue
+        seen.add(id(e))
+        if isinstance(e, ClauseViolation):
+            return e
+        stack.extend(getattr(e, "exceptions", ()))
+        stack.extend([e.__cause__, e.__context__])
+    return None

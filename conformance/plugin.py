@@ -1,0 +1,467 @@
+"""The pytest plugin (entry point ``pytest11``): options, clause markers, fixtures
+and the hooks that turn a pytest run into a certification record.
+
+It stays inert unless the session runs the shipped clause tests (``conformance
+run``, ``pytest --pyargs conformance`` or a path inside ``conformance/suite``),
+so installing the suite never changes anyone else's pytest runs.
+
+Flow: configure (settings, model) -> sessionstart (target: the bundled reference
+server or a preflight of the given URL) -> every response through the check layer
+(:mod:`conformance.recorder`) -> findings ride on test reports (xdist-safe) ->
+sessionfinish (cleanup, verdicts, reports, exit code).
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from conformance import __version__, catalogue
+from conformance.checks import times
+from conformance.checks.context import CheckContext
+from conformance.client import Client, Ledger, TargetError
+from conformance.config import OPTIONS, ConfigError, Settings, resolve
+from conformance.exchange import Finding
+from conformance.expect import find_violation
+from conformance.model import DescriptionError, TargetModel, load_model
+from conformance.recorder import Recorder
+from conformance.redact import Redactor
+from conformance.target import Ids, SetupFailed, Target, credential_pair, new_run_prefix
+from conformance.verdicts import RunRecord, TestRecord, certifiability, decide, exit_code
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+SUITE_DIR = PACKAGE_DIR / "suite"
+EXIT_USAGE = 2
+EXIT_UNREACHABLE = 3
+MESSAGE_CHARS = 3000
+
+STATE = pytest.StashKey["RunState"]()
+
+
+# -- options and markers -----------------------------------------------------------------
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("conformance", "conformance suite (see `conformance run --help`)")
+    for opt in OPTIONS:
+        kwargs: dict[str, Any] = {"dest": f"conformance_{opt.dest}", "help": opt.help}
+        if opt.kind == "flag":
+            kwargs.update(action="store_true", default=False)
+        elif opt.kind == "list":
+            kwargs.update(action="append", default=[], metavar=opt.metavar)
+        else:
+            kwargs.update(default=None, metavar=opt.metavar)
+        group.addoption(opt.flag, **kwargs)
+
+
+def _is_suite_run(config: pytest.Config) -> bool:
+    if "conformance_target" in getattr(config, "workerinput", {}):
+        return True
+    for arg in config.args:
+        head = str(arg).split("::")[0]
+        if config.option.pyargs and (head == "conformance" or head.startswith("conformance.suite")):
+            return True
+        path = Path(head).resolve()
+        if path in (SUITE_DIR, PACKAGE_DIR) or SUITE_DIR in path.parents:
+            return True
+    return False
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_configure(config: pytest.Config) -> None:
+    for clause in catalogue.load():
+        config.addinivalue_line("markers", f"{clause.marker}: {clause.id} ({clause.level}) {clause.title}")
+    if not _is_suite_run(config):
+        return
+    cli = {opt.dest: config.getoption(f"conformance_{opt.dest}") for opt in OPTIONS}
+    try:
+        settings = resolve(cli)
+    except ConfigError as exc:
+        pytest.exit(f"conformance: {exc}", returncode=EXIT_USAGE)
+    try:
+        model = load_model(settings.openapi or str(_reference_description()), timeout=settings.timeout,
+                           verify=settings.verify)
+    except DescriptionError as exc:
+        pytest.exit(f"conformance: {exc}", returncode=EXIT_USAGE)
+    state = RunState(config, settings, model)
+    config.stash[STATE] = state
+    config.pluginmanager.register(RunHooks(state), "conformance-run")
+    if not state.is_worker:
+        report_dir = Path(settings.report_dir)
+        try:
+            report_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            pytest.exit(f"conformance: cannot create --report-dir {report_dir}: {exc.strerror}", returncode=EXIT_USAGE)
+        if config.pluginmanager.hasplugin("html") and not getattr(config.option, "htmlpath", None):
+            config.option.htmlpath = str(report_dir / "report.html")
+            config.option.self_contained_html = True
+        if getattr(config.option, "htmlpath", None):
+            from conformance.report.html import HtmlMatrixPlugin
+
+            config.pluginmanager.register(HtmlMatrixPlugin(lambda: state.record), "conformance-html")
+        if getattr(config.option, "hypothesis_seed", None) is None and hasattr(config.option, "hypothesis_seed"):
+            config.option.hypothesis_seed = state.seed
+    _configure_hypothesis(state)
+
+
+def _reference_description() -> Path:
+    from conformance import spec
+
+    return spec.reference_openapi_path()
+
+
+def _configure_hypothesis(state: RunState) -> None:
+    from hypothesis import HealthCheck, Phase, settings
+    from hypothesis.database import DirectoryBasedExampleDatabase
+
+    profile = state.target_profile
+    settings.register_profile(
+        "conformance",
+        max_examples=profile.examples,
+        deadline=None,
+        database=DirectoryBasedExampleDatabase(str(Path(state.settings.report_dir) / ".hypothesis")),
+        suppress_health_check=list(HealthCheck),
+        phases=[Phase.explicit, Phase.reuse, Phase.generate, Phase.shrink],
+        print_blob=True,
+        stateful_step_count=profile.stateful_steps,
+    )
+    settings.load_profile("conformance")
+
+
+# -- run state ---------------------------------------------------------------------------
+class RunState:
+    """Everything one process knows about the run."""
+
+    def __init__(self, config: pytest.Config, settings: Settings, model: TargetModel) -> None:
+        self.config = config
+        self.settings = settings
+        self.model = model
+        self.workerinput = getattr(config, "workerinput", None)
+        self.is_worker = self.workerinput is not None
+        shared = (self.workerinput or {}).get("conformance_target", {})
+        self.seed: int = shared.get("seed") or getattr(config.option, "hypothesis_seed", None) or random.getrandbits(32)
+        self.prefix: str = shared.get("prefix") or new_run_prefix()
+        self.started = time.time()
+        self.catalogue = catalogue.load()
+        self.server = None  # the bundled reference server, when we started it
+        self.target: Target | None = None
+        self.recorder = Recorder(CheckContext(model, settings.zone))
+        self.tests: dict[str, TestRecord] = {}
+        self.run_findings: list[Finding] = []
+        self.observations: set[tuple[int, int]] = set()
+        self.cleanups: list[dict[str, Any]] = []
+        self.fatal: str | None = None  # set when the target cannot be tested at all
+        self.record: RunRecord | None = None
+        self.weakenings: list[str] = []
+        if shared:
+            settings.base_url = shared["base_url"]
+            settings.api_key = shared["api_key"]
+            settings.second_api_key = shared.get("second_api_key")
+            settings.ca_bundle = shared.get("ca_bundle")
+            self.fatal = shared.get("fatal")
+
+    @property
+    def target_profile(self):
+        from conformance.profiles import PROFILES
+
+        return PROFILES[self.settings.profile]
+
+    @property
+    def redactor(self) -> Redactor:
+        return Redactor([self.settings.api_key, self.settings.second_api_key])
+
+    def connect(self) -> None:
+        s = self.settings
+        first, second = credential_pair(s)
+        ledger = Ledger(self.prefix)
+        worker = (self.workerinput or {}).get("workerid", "")
+        ids = Ids(self.prefix, worker.replace("gw", "w") if worker else "")
+        common = dict(verify=s.verify, timeout=s.timeout, allow_http=s.allow_http, redactor=self.redactor,
+                      observer=self.recorder.observe, ledger=ledger)
+        client = Client(s.base_url, first, **common)
+        other = client.with_credential(second) if second else None
+        self.target = Target(s, self.model, client, other, ledger, ids)
+
+
+class RunHooks:
+    """The hooks of an active run, registered as one plugin object holding its state."""
+
+    def __init__(self, state: RunState) -> None:
+        self.state = state
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_sessionstart(self, session: pytest.Session) -> None:
+        if not self.state.is_worker:
+            _resolve_target(self.state)
+        self.state.connect()
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_configure_node(self, node: Any) -> None:
+        state, s = self.state, self.state.settings
+        node.workerinput["conformance_target"] = {
+            "base_url": s.base_url, "api_key": s.api_key, "second_api_key": s.second_api_key,
+            "ca_bundle": s.ca_bundle, "prefix": state.prefix, "seed": state.seed, "fatal": state.fatal,
+        }
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_testnodedown(self, node: Any, error: Any) -> None:
+        output = getattr(node, "workeroutput", {}) or {}
+        if "conformance_cleanup" in output:
+            self.state.cleanups.append(output["conformance_cleanup"])
+            outside = output.get("conformance_outside") or {}
+            self.state.run_findings.extend(Finding.from_dict(f) for f in outside.get("findings", []))
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if not self.state.is_worker:
+            _log_report(self.state, report)
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        _finish(self.state, session)
+
+# -- fixtures -----------------------------------------------------------------------------
+@pytest.fixture(scope="session")
+def target(request: pytest.FixtureRequest) -> Target:
+    state = request.config.stash.get(STATE, None)
+    if state is None or state.target is None:
+        pytest.skip("not a conformance run (use `conformance run` or `pytest --pyargs conformance`)")
+    if state.fatal:
+        pytest.skip(f"target cannot be tested: {state.fatal}")
+    return state.target
+
+
+@pytest.fixture(scope="session")
+def model(target: Target) -> TargetModel:
+    return target.model
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Parametrize ``resource`` over the target model's resources."""
+    if "resource" not in metafunc.fixturenames:
+        return
+    state = metafunc.config.stash.get(STATE, None)
+    resources = state.model.resources if state else []
+    if resources:
+        metafunc.parametrize("resource", resources, ids=[r.name for r in resources])
+    else:
+        metafunc.parametrize("resource", [pytest.param(None, marks=pytest.mark.skip("no item paths in the description"))])
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    state = config.stash.get(STATE, None)
+    if state is None:
+        return
+    selected = state.settings.selected_clauses
+    if selected is None:
+        return
+    keep, drop = [], []
+    for item in items:
+        (keep if set(_clauses_of(item)) & selected else drop).append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
+
+
+def _clauses_of(item: pytest.Item) -> list[str]:
+    out = []
+    for mark in item.iter_markers():
+        cid = catalogue.clause_id_from_marker(mark.name)
+        if cid and cid not in out:
+            out.append(cid)
+    return out
+
+
+# -- per-test capture --------------------------------------------------------------------
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None):
+    state = item.config.stash.get(STATE, None)
+    if state is not None:
+        state.recorder.begin(item.nodeid)
+    yield
+    if state is not None:
+        state.recorder.end()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
+    outcome = yield
+    state = item.config.stash.get(STATE, None)
+    if state is None:
+        return
+    report = outcome.get_result()
+    redactor = state.redactor
+    info: dict[str, Any] = {"clauses": _clauses_of(item)}
+    if call.excinfo is not None and report.failed:
+        violation = find_violation(call.excinfo.value)
+        if violation is not None:
+            info["kind"] = "violation"
+            info["violation"] = {
+                "clause": violation.clause,
+                "evidence": redactor.obj(violation.exchange.evidence()) if violation.exchange else None,
+            }
+        elif call.excinfo.errisinstance(AssertionError):
+            info["kind"] = "assertion"
+        elif call.excinfo.errisinstance(SetupFailed):
+            info["kind"] = "setup"
+        else:
+            info["kind"] = "error"
+        info["message"] = _message(call.excinfo, redactor)
+    elif report.skipped and isinstance(report.longrepr, tuple):
+        info["message"] = redactor.text(str(report.longrepr[2]))
+    if call.when == "teardown" and state.recorder.current is not None:
+        info["capture"] = redactor.obj(state.recorder.current.to_dict())
+    report.conformance = info  # plain data: crosses xdist workers with the report
+
+
+def _message(excinfo: pytest.ExceptionInfo, redactor: Redactor) -> str:
+    text = excinfo.exconly()
+    if len(text) > MESSAGE_CHARS:
+        text = text[:MESSAGE_CHARS] + " …"
+    return redactor.text(text)
+
+
+def _log_report(state: RunState, report: pytest.TestReport) -> None:
+    info = getattr(report, "conformance", None)
+    if info is None:
+        return
+    rec = state.tests.setdefault(report.nodeid, TestRecord(report.nodeid, info["clauses"]))
+    rec.duration += report.duration
+    if report.failed:
+        kind = info.get("kind", "error")
+        if report.when != "call" or kind in ("error", "setup"):
+            if rec.outcome != "failed":
+                rec.outcome = "error"
+                rec.message = info.get("message", "")
+        else:
+            rec.outcome = "failed"
+            rec.message = info.get("message", "")
+            rec.violation = info.get("violation")
+    elif report.skipped and rec.outcome == "passed":
+        rec.outcome = "skipped"
+        rec.message = info.get("message", "")
+    capture = info.get("capture")
+    if capture:
+        rec.findings.extend(Finding.from_dict(f) for f in capture["findings"])
+        for cid, n in capture["checked"].items():
+            rec.checked[cid] = rec.checked.get(cid, 0) + n
+        state.observations.update(tuple(p) for p in capture["observations"])
+
+
+# -- the end of the run ---------------------------------------------------------------
+def _finish(state: RunState, session: pytest.Session) -> None:
+    cleanup = state.target.cleanup() if state.target is not None else {}
+    outside = state.recorder.outside.to_dict()
+    if state.is_worker:
+        session.config.workeroutput["conformance_cleanup"] = cleanup
+        session.config.workeroutput["conformance_outside"] = state.redactor.obj(outside)
+        return
+    if cleanup:
+        state.cleanups.append(cleanup)
+    state.run_findings.extend(Finding.from_dict(f) for f in state.redactor.obj(outside)["findings"])
+    state.record = _build_record(state)
+    _write_reports(state)
+    session.exitstatus = state.record.exit_code
+
+
+def _zone_consistency(state: RunState) -> TestRecord | None:
+    """TIME-3 across the run when no zone was given: one IANA zone must fit every offset."""
+    if state.settings.zone is not None or not state.observations:
+        return None
+    rec = TestRecord("run::time-zone-consistency", [], checked={"TIME-3": len(state.observations)})
+    zones = times.candidate_zones(state.observations)
+    state.zone_candidates = zones
+    if not zones:
+        sample = ", ".join(f"{datetime.fromtimestamp(t, UTC):%Y-%m-%dT%H:%M:%SZ}@{o // 3600:+03d}:{abs(o) % 3600 // 60:02d}"
+                           for t, o in sorted(state.observations)[:12])
+        rec.findings.append(Finding("TIME-3", f"no single IANA zone fits the {len(state.observations)} observed "
+                                              f"(instant, offset) pairs, e.g. {sample}", None, rec.nodeid))
+    return rec
+
+
+def _build_record(state: RunState, unreachable: str | None = None) -> RunRecord:
+    s = state.settings
+    tests = list(state.tests.values())
+    zone_rec = _zone_consistency(state) if unreachable is None else None
+    if zone_rec is not None:
+        tests.append(zone_rec)
+    selected = s.selected_clauses
+    verdicts = decide(state.catalogue, tests, state.run_findings, selected=selected)
+    weakenings = list(state.weakenings)
+    if selected is not None:
+        weakenings.append("the run was narrowed to " + ", ".join(sorted(selected)))
+    if unreachable:
+        for cv in verdicts:
+            cv.verdict, cv.reason = "error", f"target unreachable: {unreachable}"
+        weakenings.append(f"target unreachable: {unreachable}")
+    ok, reasons = certifiability(verdicts, weakenings)
+    code = EXIT_UNREACHABLE if unreachable else exit_code(verdicts)
+    leftover = [item for c in state.cleanups for item in c.get("leftover", [])]
+    identity = {
+        "target": s.base_url,
+        "reference_server": state.server is not None,
+        "suite_version": __version__,
+        "spec_revision": state.catalogue.spec_revision,
+        "profile": s.profile,
+        "seed": state.seed,
+        "started_at": datetime.fromtimestamp(state.started, UTC).isoformat(timespec="seconds"),
+        "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "duration_s": round(time.time() - state.started, 2),
+        "openapi": {"source": state.model.source, "sha256": state.model.sha256},
+        "org_timezone": s.org_timezone,
+        "zone_candidates": getattr(state, "zone_candidates", None),
+        "id_prefix": state.prefix,
+        "settings": s.public(),
+        "python": os.sys.version.split()[0],
+        "platform": os.sys.platform,
+    }
+    return RunRecord(
+        identity=identity,
+        clauses=verdicts,
+        tests=tests,
+        certifiable=ok,
+        reasons=reasons,
+        cleanup={
+            "prefix": state.prefix,
+            "attempted": sum(c.get("attempted", 0) for c in state.cleanups),
+            "deleted": sum(c.get("deleted", 0) for c in state.cleanups),
+            "leftover": leftover,
+        },
+        exit_code=code,
+    )
+
+
+def _write_reports(state: RunState) -> None:
+    from conformance.report import write_all
+
+    state.paths = write_all(state.record, Path(state.settings.report_dir), state.redactor)
+    html = getattr(state.config.option, "htmlpath", None)
+    if html:
+        state.paths["html"] = Path(html)
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    state = terminalreporter.config.stash.get(STATE, None)
+    if state is None or state.is_worker or state.record is None:
+        return
+    from conformance.report.terminal import render
+
+    terminalreporter.write_line("")
+    terminalreporter.write(state.redactor.text(render(state.record, getattr(state, "paths", {}))))
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_unconfigure(config: pytest.Config) -> None:
+    state = config.stash.get(STATE, None)
+    if state is None:
+        return
+    html = getattr(config.option, "htmlpath", None)
+    if html and not state.is_worker and Path(html).exists():
+        from conformance.report.html import redact_report
+
+        redact_report(Path(html), state.redactor)
+    if state.server is not None:
+        state.server.stop()

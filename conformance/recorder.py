@@ -1,0 +1,70 @@
+"""Per-test capture of what the response checks saw.
+
+The client's observer feeds every exchange here; the plugin attaches a test's
+capture to its report, which is how findings cross xdist workers to the
+controller.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from conformance import checks
+from conformance.checks import times
+from conformance.checks.context import CheckContext
+from conformance.exchange import Exchange, Finding
+
+FINDINGS_PER_CLAUSE = 5
+OBSERVATIONS_CAP = 400
+
+
+@dataclass
+class Capture:
+    test_id: str
+    findings: list[Finding] = field(default_factory=list)
+    checked: Counter = field(default_factory=Counter)
+    observations: set[tuple[int, int]] = field(default_factory=set)
+    exchanges: int = 0
+    _per_clause: Counter = field(default_factory=Counter)
+
+    def add(self, exchange: Exchange, outcome: checks.CheckOutcome, seen: set[tuple[int, int]]) -> None:
+        self.exchanges += 1
+        self.checked.update(outcome.exercised)
+        for finding in outcome.findings:
+            if self._per_clause[finding.clause] < FINDINGS_PER_CLAUSE:
+                finding.test_id = self.test_id
+                self.findings.append(finding)
+            self._per_clause[finding.clause] += 1
+        if len(self.observations) < OBSERVATIONS_CAP:
+            self.observations |= seen
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "findings": [f.to_dict() for f in self.findings],
+            "checked": dict(self.checked),
+            "observations": sorted(self.observations),
+            "exchanges": self.exchanges,
+        }
+
+
+class Recorder:
+    """Runs the check layer on every exchange and files the result under the running test."""
+
+    def __init__(self, ctx: CheckContext) -> None:
+        self.ctx = ctx
+        self.current: Capture | None = None
+        self.outside = Capture("session")  # set-up and cleanup requests
+
+    def begin(self, test_id: str) -> Capture:
+        self.current = Capture(test_id)
+        return self.current
+
+    def end(self) -> Capture | None:
+        capture, self.current = self.current, None
+        return capture
+
+    def observe(self, exchange: Exchange) -> None:
+        outcome = checks.run_all(exchange, self.ctx)
+        (self.current or self.outside).add(exchange, outcome, times.observations(exchange, self.ctx))

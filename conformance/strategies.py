@@ -1,0 +1,280 @@
+"""Request bodies derived from the target model: valid ones generated from each
+resource's write schema (hypothesis-jsonschema), invalid ones derived from a
+valid body and proven invalid against the schema before they are sent.
+
+Generation is *tamed* for the clause tests: free-form strings are short and
+plain, times and dates use the spec's exact input format, so a strict-but-correct
+server never rejects what the suite calls valid. Fuzzing does the wild inputs.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from functools import cache
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import jsonschema
+from hypothesis import HealthCheck, find, settings
+from hypothesis import strategies as st
+from hypothesis_jsonschema import from_schema
+
+from conformance.model import Field, Resource
+
+TIME_FORMAT = "spec-time"
+DATE_FORMAT = "spec-date"
+PLAIN_TEXT = "^[A-Za-z][A-Za-z0-9]{0,11}$"
+
+# Offsets a client may send (TIME-5: "a time sent in any offset").
+OFFSETS = tuple(timedelta(minutes=m) for m in (-600, -480, -300, -240, -210, 0, 60, 120, 330, 345, 540, 765))
+_MIN = datetime(1990, 1, 1, tzinfo=UTC)
+_MAX = datetime(2037, 12, 31, tzinfo=UTC)
+
+
+def format_time(instant: datetime, offset: timedelta) -> str:
+    """``YYYY-MM-DDThh:mm:ss±hh:mm`` of ``instant`` seen at ``offset``."""
+    local = instant.astimezone(_fixed(offset)).replace(microsecond=0)
+    return local.isoformat()
+
+
+def _fixed(offset: timedelta):
+    from datetime import timezone
+
+    return timezone(offset)
+
+
+def instants() -> st.SearchStrategy[datetime]:
+    return st.integers(int(_MIN.timestamp()), int(_MAX.timestamp())).map(lambda s: datetime.fromtimestamp(s, UTC))
+
+
+def transitions(zone: ZoneInfo, years: range = range(2012, 2031)) -> list[datetime]:
+    """UTC instants at which ``zone``'s offset changes (DST boundaries), found by bisection."""
+    out = []
+    for year in years:
+        start = datetime(year, 1, 1, tzinfo=UTC)
+        points = [start + timedelta(days=7 * i) for i in range(54)]
+        for a, b in zip(points, points[1:], strict=False):
+            if a.astimezone(zone).utcoffset() != b.astimezone(zone).utcoffset():
+                lo, hi = a, b
+                while hi - lo > timedelta(seconds=1):
+                    mid = lo + (hi - lo) / 2
+                    if mid.astimezone(zone).utcoffset() == lo.astimezone(zone).utcoffset():
+                        lo = mid
+                    else:
+                        hi = mid
+                out.append(hi.replace(microsecond=0))
+    return out
+
+
+def dst_instants(zone: ZoneInfo | None) -> st.SearchStrategy[datetime]:
+    """Instants around a DST boundary of ``zone`` (or of a few DST zones when unknown)."""
+    zones = [zone] if zone else [ZoneInfo("America/Chicago"), ZoneInfo("Europe/Berlin"), ZoneInfo("Australia/Sydney")]
+    edges = [t for z in zones for t in transitions(z)]
+    if not edges:
+        return instants()
+    return st.tuples(st.sampled_from(edges), st.integers(-7200, 7200)).map(lambda p: p[0] + timedelta(seconds=p[1]))
+
+
+def spec_times() -> st.SearchStrategy[str]:
+    return st.builds(format_time, st.one_of(instants(), dst_instants(None)), st.sampled_from(OFFSETS))
+
+
+def spec_dates() -> st.SearchStrategy[str]:
+    return st.dates(min_value=_MIN.date(), max_value=_MAX.date()).map(lambda d: d.isoformat())
+
+
+def _tame(schema: Any, fields_by_name: dict[str, Field] | None = None) -> Any:
+    """A copy of ``schema`` whose strings are plain and whose times/dates use spec formats."""
+    if isinstance(schema, list):
+        return [_tame(s) for s in schema]
+    if not isinstance(schema, dict):
+        return schema
+    out = {k: _tame(v) for k, v in schema.items() if k not in ("properties", "examples", "example")}
+    if "properties" in schema:
+        props = {}
+        for name, sub in schema["properties"].items():
+            f = (fields_by_name or {}).get(name)
+            if f is not None and f.kind in ("time", "date"):
+                props[name] = _with_format(sub, TIME_FORMAT if f.kind == "time" else DATE_FORMAT)
+            else:
+                props[name] = _tame(sub)
+        out["properties"] = props
+    types = out.get("type")
+    is_string = types == "string" or (isinstance(types, list) and "string" in types)
+    if is_string and not ({"pattern", "format", "enum", "const"} & out.keys()):
+        out["pattern"] = PLAIN_TEXT
+    if out.get("type") == "array":
+        out.setdefault("maxItems", 3)
+    return out
+
+
+def _with_format(sub: dict[str, Any], fmt: str) -> dict[str, Any]:
+    sub = copy.deepcopy(sub)
+    for key in ("pattern", "format", "minLength", "maxLength"):
+        sub.pop(key, None)
+    if "anyOf" in sub or "oneOf" in sub:
+        key = "anyOf" if "anyOf" in sub else "oneOf"
+        sub[key] = [_with_format(s, fmt) if s.get("type") == "string" else s for s in sub[key]]
+        return sub
+    sub["format"] = fmt
+    return sub
+
+
+def _write_schema(resource: Resource, version: int) -> dict[str, Any]:
+    """The write schema restricted to the fields this version has."""
+    schema = copy.deepcopy(resource.write_schema)
+    absent = {f.name for f in resource.fields.values() if not f.in_version(version)}
+    if absent:
+        schema["properties"] = {k: v for k, v in schema.get("properties", {}).items() if k not in absent}
+        schema["required"] = [r for r in schema.get("required", []) if r not in absent]
+    schema.pop("additionalProperties", None)
+    schema["additionalProperties"] = False  # generate only declared fields
+    return schema
+
+
+@cache
+def valid_bodies(resource: Resource, version: int) -> st.SearchStrategy[dict[str, Any]]:
+    tamed = _tame(_write_schema(resource, version), resource.fields)
+    return from_schema(tamed, custom_formats={TIME_FORMAT: spec_times(), DATE_FORMAT: spec_dates()})
+
+
+@cache
+def minimal_body(resource: Resource, version: int) -> dict[str, Any]:
+    """A small valid body: the description's example if valid, else hypothesis' minimal one."""
+    schema = _write_schema(resource, version)
+    for example in _examples(resource.write_schema):
+        body = {k: v for k, v in example.items() if k in schema.get("properties", {})}
+        if _valid(schema, body):
+            return body
+    return find(
+        valid_bodies(resource, version),
+        lambda b: True,
+        settings=settings(database=None, max_examples=200, suppress_health_check=list(HealthCheck)),
+    )
+
+
+def _examples(schema: dict[str, Any]) -> list[dict[str, Any]]:
+    found = list(schema.get("examples") or [])
+    if "example" in schema:
+        found.append(schema["example"])
+    return [e for e in found if isinstance(e, dict)]
+
+
+def _valid(schema: dict[str, Any], body: Any) -> bool:
+    return jsonschema.Draft202012Validator(schema).is_valid(body)
+
+
+@dataclass(frozen=True)
+class InvalidCase:
+    """A body that must be refused with 403 validation_failed (and change nothing)."""
+
+    kind: str  # missing-required | wrong-type | out-of-enum | bad-time | bad-date
+    field: str
+    value: Any
+    body: dict[str, Any]
+    clause: str
+
+    @property
+    def label(self) -> str:
+        return f"{self.kind}:{self.field}"
+
+
+BAD_TIMES = ("yesterday", "2013-03-27 10:41", "2013-02-30T10:41:15-05:00", "2013-03-27T25:41:15-05:00", "2013-13-01T00:00:00+00:00")
+BAD_DATES = ("2013-02-30", "yesterday", "2013/03/27", "2013-13-01")
+OUT_OF_ENUM = "not_a_spec_value"
+
+
+def invalid_cases(resource: Resource, version: int) -> list[InvalidCase]:
+    base = minimal_body(resource, version)
+    schema = _write_schema(resource, version)
+    schema.pop("additionalProperties", None)
+    cases: list[InvalidCase] = []
+
+    def add(kind: str, f: Field, value: Any, clause: str, body: dict[str, Any], check_schema: bool = True) -> None:
+        if check_schema and _valid(schema, body):
+            return  # not provably invalid by the description: never send it as "invalid"
+        cases.append(InvalidCase(kind, f.name, value, body, clause))
+
+    for f in resource.writable(version):
+        if f.required:
+            body = {k: v for k, v in base.items() if k != f.name}
+            add("missing-required", f, None, "STATUS-3", body)
+        wrong = _wrong_type_value(f.schema)
+        if wrong is not _NONE:
+            add("wrong-type", f, wrong, "STATUS-3", {**base, f.name: wrong})
+        if f.kind == "enum":
+            add("out-of-enum", f, OUT_OF_ENUM, "ENUM-4", {**base, f.name: OUT_OF_ENUM}, check_schema=False)
+        elif f.kind == "time":
+            for bad in BAD_TIMES:
+                add("bad-time", f, bad, "TIME-5", {**base, f.name: bad}, check_schema=False)
+        elif f.kind == "date":
+            for bad in BAD_DATES:
+                add("bad-date", f, bad, "TIME-5", {**base, f.name: bad}, check_schema=False)
+    return cases
+
+
+_NONE = object()
+
+
+def _wrong_type_value(schema: dict[str, Any]) -> Any:
+    """A JSON value of a type the schema does not allow, or ``_NONE``."""
+    allowed = _types(schema)
+    if not allowed:
+        return _NONE
+    for candidate, t in ((12345, "integer"), ("not-a-number", "string"), (["x"], "array"), ({"x": 1}, "object")):
+        if t not in allowed and not (t == "integer" and "number" in allowed):
+            return candidate
+    return _NONE
+
+
+def _types(schema: dict[str, Any]) -> set[str]:
+    if "type" in schema:
+        t = schema["type"]
+        return set(t) if isinstance(t, list) else {t}
+    out: set[str] = set()
+    for key in ("anyOf", "oneOf"):
+        for sub in schema.get(key, []):
+            out |= _types(sub)
+    if "enum" in schema and not out:
+        out = {"string"} if all(isinstance(v, str) for v in schema["enum"] if v is not None) else set()
+        if None in schema["enum"]:
+            out.add("null")
+    return out
+
+
+@cache
+def _body_with(resource: Resource, version: int, fixed: tuple[tuple[str, Any], ...]) -> dict[str, Any]:
+    schema = _tame(_write_schema(resource, version), resource.fields)
+    for name, value in fixed:
+        schema["properties"][name] = {"const": value}
+        schema["required"] = sorted(set(schema.get("required", [])) | {name})
+    strategy = from_schema(schema, custom_formats={TIME_FORMAT: spec_times(), DATE_FORMAT: spec_dates()})
+    return find(strategy, lambda b: True,
+                settings=settings(database=None, max_examples=500, suppress_health_check=list(HealthCheck)))
+
+
+def body_with(resource: Resource, version: int, **fixed: Any) -> dict[str, Any]:
+    """A small valid body with the given field values (other fields as the schema demands)."""
+    return dict(_body_with(resource, version, tuple(sorted(fixed.items(), key=lambda kv: kv[0]))))
+
+
+@cache
+def _full_body(resource: Resource, version: int) -> dict[str, Any]:
+    schema = _tame(_write_schema(resource, version), resource.fields)
+    schema["required"] = sorted(schema.get("properties", {}))
+    for prop in schema.get("properties", {}).values():
+        if isinstance(prop.get("type"), list) and "null" in prop["type"]:
+            prop["type"] = [t for t in prop["type"] if t != "null"] or prop["type"]
+        for key in ("anyOf", "oneOf"):
+            if key in prop:
+                prop[key] = [s for s in prop[key] if s.get("type") != "null"] or prop[key]
+    strategy = from_schema(schema, custom_formats={TIME_FORMAT: spec_times(), DATE_FORMAT: spec_dates()})
+    return find(strategy, lambda b: True,
+                settings=settings(database=None, max_examples=500, suppress_health_check=list(HealthCheck)))
+
+
+def full_body(resource: Resource, version: int) -> dict[str, Any]:
+    """A valid body with every field of this version present and non-null where allowed."""
+    return dict(_full_body(resource, version))

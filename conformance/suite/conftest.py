@@ -1,0 +1,53 @@
+"""Parametrization of the clause tests from the target model.
+
+Tests ask for ``enum_field``, ``time_field``, ``date_field`` or ``versioned_field``
+and get one run per matching (resource, field) of the target description; with
+none, one skipped run that says why (the clause is then ``skip``: not applicable).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from conformance import spec
+from conformance.catalogue import clause_id_from_marker
+from conformance.checks.context import CheckContext
+from conformance.plugin import STATE
+
+
+def _fields(metafunc: pytest.Metafunc, kind: str):
+    state = metafunc.config.stash.get(STATE, None)
+    resources = state.model.resources if state else []
+    wanted = None
+    if kind == "enum":
+        clauses = {clause_id_from_marker(m.name) for m in metafunc.definition.iter_markers()}
+        wanted = {name for name, (_values, clause) in spec.enum_sets().items() if clause in clauses} or None
+    out = []
+    for res in resources:
+        for f in res.fields.values():
+            if f.read_only:
+                continue
+            if kind == "versioned" and f.min_version > 1:
+                out.append((res, f))
+            elif f.kind == kind and (wanted is None or f.enum_set in wanted):
+                out.append((res, f))
+    return out
+
+
+@pytest.hookimpl
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    for kind in ("enum", "time", "date", "versioned"):
+        name = f"{kind}_field"
+        if name not in metafunc.fixturenames:
+            continue
+        pairs = _fields(metafunc, kind)
+        if pairs:
+            metafunc.parametrize(name, pairs, ids=[f"{r.name}.{f.name}" for r, f in pairs])
+        else:
+            why = f"the target description has no writable {kind} field this clause applies to"
+            metafunc.parametrize(name, [pytest.param(None, marks=pytest.mark.skip(reason=why))])
+
+
+@pytest.fixture(scope="session")
+def ctx(request: pytest.FixtureRequest, target) -> CheckContext:
+    return request.config.stash[STATE].recorder.ctx

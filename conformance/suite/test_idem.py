@@ -1,0 +1,161 @@
+"""IDEM-1..7: idempotent create-or-update by client-chosen id, complete copies,
+read-your-writes, side-effect-free reads, and delete.
+
+Bodies come from the target's write schemas (hypothesis); a failing example is
+shrunk and reported with the seed that reproduces it.
+"""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from conformance.assertions import assert_error, assert_ok, diff_states, same_written, writable_state
+from conformance.expect import expect
+from conformance.strategies import full_body, minimal_body, valid_bodies
+
+SERVER_CLOCK = ("updated_at", "updated_at_epoch")  # spec-named: IDEM-7 owns their movement
+
+
+def _fresh(target, resource, version):
+    path, _ = target.fresh_path(resource, version, target.shared_parents(resource, version))
+    return path
+
+
+def _without_clock(data: dict) -> dict:
+    return {k: v for k, v in data.items() if k not in SERVER_CLOCK}
+
+
+def _count_in_collection(target, resource, version, path) -> int | None:
+    """How often the object's id is listed in its (child) collection, when that is observable."""
+    if not (resource.collection_path and resource.parent is not None):
+        return None
+    object_id = path.rsplit("/", 1)[1]
+    coll = path.rsplit("/", 1)[0]
+    params = {resource.limit_param: resource.limit_max} if resource.limit_param and resource.limit_max else None
+    ex = target.get(resource, coll, version=version, params=params)
+    if ex.status != 200 or not isinstance(ex.data, list):
+        return None
+    return sum(1 for item in ex.data if isinstance(item, dict) and object_id in item.values())
+
+
+@pytest.mark.IDEM_1
+@given(data=st.data())
+def test_repeated_post_changes_nothing(target, resource, data):
+    version = target.version_for(resource)
+    body = data.draw(valid_bodies(resource, version), label="body")
+    path = _fresh(target, resource, version)
+    first = assert_ok(target.write(resource, path, body, version=version), "IDEM-1", "POST of a valid body")
+    again = target.write(resource, path, body, version=version)
+    second = assert_ok(again, "IDEM-1", "the same POST repeated")
+    expect(_without_clock(first) == _without_clock(second), "IDEM-1",
+           "repeating a POST returned a different object: " + "; ".join(diff_states(first, second)), again)
+    count = _count_in_collection(target, resource, version, path)
+    expect(count in (None, 1), "IDEM-1", f"after two POSTs the collection lists the id {count} times", again)
+
+
+@pytest.mark.IDEM_2
+@given(data=st.data())
+def test_put_is_post(target, resource, data):
+    version = target.version_for(resource)
+    body = data.draw(valid_bodies(resource, version), label="body")
+    by_post, by_put = _fresh(target, resource, version), _fresh(target, resource, version)
+    assert_ok(target.write(resource, by_post, body, version=version), "IDEM-2", "POST creating an object")
+    created = target.write(resource, by_put, body, method="PUT", version=version)
+    assert_ok(created, "IDEM-2", "PUT to a new id (must create, like POST)")
+    again = target.write(resource, by_put, body, method="PUT", version=version)
+    assert_ok(again, "IDEM-2", "the same PUT repeated (must update, like POST)")
+    a = assert_ok(target.get(resource, by_post, version=version), "IDEM-2", "GET of the POSTed object")
+    b = assert_ok(target.get(resource, by_put, version=version), "IDEM-2", "GET of the PUT object")
+    sa, sb = writable_state(resource, version, a), writable_state(resource, version, b)
+    expect(sa == sb, "IDEM-2", "the same body by POST and by PUT stored different objects: "
+           + "; ".join(diff_states(sa, sb)), target.get(resource, by_put, version=version))
+
+
+@pytest.mark.IDEM_3
+@given(data=st.data())
+def test_history_independence(target, resource, data):
+    version = target.version_for(resource)
+    bodies = valid_bodies(resource, version)
+    history = data.draw(st.lists(st.tuples(st.sampled_from(["POST", "PUT"]), bodies), min_size=1, max_size=3),
+                        label="history")
+    final = data.draw(bodies, label="final body")
+    method = data.draw(st.sampled_from(["POST", "PUT"]), label="final method")
+    path, fresh = _fresh(target, resource, version), _fresh(target, resource, version)
+    created_at = None
+    for m, b in history:
+        written = assert_ok(target.write(resource, path, b, method=m, version=version), "IDEM-3", f"{m} in history")
+        created_at = created_at or written.get("created_at")
+    assert_ok(target.write(resource, path, final, method=method, version=version), "IDEM-3", "final write")
+    assert_ok(target.write(resource, fresh, final, method=method, version=version), "IDEM-3", "same write, fresh id")
+    got = target.get(resource, path, version=version)
+    a = assert_ok(got, "IDEM-3", "GET after the history")
+    b = assert_ok(target.get(resource, fresh, version=version), "IDEM-3", "GET of the fresh object")
+    sa, sb = writable_state(resource, version, a), writable_state(resource, version, b)
+    expect(sa == sb, "IDEM-3", "the stored object depends on earlier writes (a write must be a complete copy): "
+           + "; ".join(diff_states(sa, sb)), got)
+    if created_at is not None:
+        expect(a.get("created_at") == created_at, "IDEM-3",
+               f"created_at moved from {created_at} to {a.get('created_at')} on update", got)
+
+
+@pytest.mark.IDEM_4
+@given(data=st.data())
+def test_read_your_writes(target, resource, data):
+    version = target.version_for(resource)
+    body = data.draw(valid_bodies(resource, version), label="body")
+    path = _fresh(target, resource, version)
+    assert_ok(target.write(resource, path, body, version=version), "IDEM-4", "write of a valid body")
+    got = target.get(resource, path, version=version)
+    stored = assert_ok(got, "IDEM-4", "GET after a successful write")
+    diffs = same_written(resource, version, body, stored)
+    expect(not diffs, "IDEM-4", "GET does not return the written values: " + "; ".join(diffs), got)
+
+
+@pytest.mark.IDEM_5
+def test_get_has_no_side_effects(target, resource):
+    version = target.version_for(resource)
+    obj = target.create(resource, full_body(resource, version), version=version)
+    reads = [target.get(resource, obj.path, version=version) for _ in range(3)]
+    for ex in reads:
+        assert_ok(ex, "IDEM-5", "GET of an existing object")
+    expect(all(ex.data == reads[0].data for ex in reads), "IDEM-5", "repeated GETs returned different data", reads[-1])
+
+
+@pytest.mark.IDEM_6
+def test_delete_removes_and_is_idempotent(target, resource):
+    version = target.version_for(resource)
+    obj = target.create(resource, version=version)
+    first = target.delete(resource, obj.path, version=version)
+    expect(200 <= first.status < 300, "IDEM-6", f"DELETE of an existing object got HTTP {first.status}", first)
+    assert_error(target.get(resource, obj.path, version=version), "IDEM-6", 404, "not_found", "GET after DELETE")
+    second = target.delete(resource, obj.path, version=version)
+    expect(200 <= second.status < 300, "IDEM-6",
+           f"DELETE of an already deleted object got HTTP {second.status}; it must succeed and do nothing", second)
+    assert_error(target.get(resource, obj.path, version=version), "IDEM-6", 404, "not_found", "GET after 2nd DELETE")
+    never = target.delete(resource, _fresh(target, resource, version), version=version)
+    expect(200 <= never.status < 300 or never.status == 404, "IDEM-6",
+           f"DELETE of an id that never existed got HTTP {never.status} (success or 404 conform)", never)
+
+
+@pytest.mark.IDEM_7
+@pytest.mark.IDEM_3
+def test_identical_write_keeps_updated_at(target):
+    """One pause for all resources: updated_at has one-second resolution."""
+    objs = []
+    for resource in target.model.resources:
+        version = target.version_for(resource)
+        body = minimal_body(resource, version)
+        objs.append((resource, version, body, target.create(resource, body, version=version)))
+    time.sleep(1.1)
+    for resource, version, body, obj in objs:
+        before = obj.created.data or {}
+        same = target.write(resource, obj.path, body, version=version)
+        after = assert_ok(same, "IDEM-7", "identical rewrite")
+        expect(after.get("created_at") == before.get("created_at"), "IDEM-3",
+               f"created_at moved on an identical write ({before.get('created_at')} -> {after.get('created_at')})", same)
+        expect(after.get("updated_at") == before.get("updated_at"), "IDEM-7",
+               f"an identical write moved updated_at ({before.get('updated_at')} -> {after.get('updated_at')})", same)

@@ -1,0 +1,97 @@
+"""STATUS-1..6: the status table, its error codes, and what each situation gets."""
+
+from __future__ import annotations
+
+import pytest
+
+from conformance.assertions import assert_clause, assert_error
+from conformance.expect import expect
+from conformance.strategies import invalid_cases, minimal_body
+from conformance.target import path_params
+from conformance.suite._variety import variety
+
+EXTRA_METHODS = ("PATCH", "TRACE")
+
+
+@pytest.mark.STATUS_1
+def test_only_table_statuses(target, resource, ctx):
+    exchanges = list(variety(target, resource))
+    version = target.version_for(resource)
+    path, _ = target.fresh_path(resource, version)
+    for method in EXTRA_METHODS:  # Ambiguity 13: 404 or 403, never 405
+        exchanges.append(target.client.request(method, path, version=version, resource=resource.name))
+    assert_clause("STATUS-1", exchanges, ctx)
+
+
+@pytest.mark.STATUS_2
+def test_error_codes_match_statuses(target, resource, ctx):
+    assert_clause("STATUS-2", variety(target, resource), ctx)
+
+
+@pytest.mark.STATUS_3
+def test_invalid_arguments_get_validation_failed(target, resource):
+    version = target.version_for(resource)
+    cases = [c for c in invalid_cases(resource, version) if c.clause == "STATUS-3"]
+    if not cases:
+        pytest.skip("no field whose invalid value the description makes provable")
+    path, _ = target.fresh_path(resource, version)
+    for case in cases:
+        ex = target.write(resource, path, case.body, version=version)
+        assert_error(ex, "STATUS-3", 403, "validation_failed", f"write with {case.label} ({case.value!r})")
+
+
+@pytest.mark.STATUS_3
+def test_bad_limit_gets_403(target, resource):
+    """Ambiguity 11: limit below 1 or not an integer: 403 validation_failed or invalid_request."""
+    if not (resource.collection_path and resource.limit_param):
+        pytest.skip("no collection with a limit parameter")
+    coll = _collection(target, resource)
+    for bad in ("0", "-1", "abc"):
+        ex = target.get(resource, coll, version=target.version_for(resource), params={resource.limit_param: bad})
+        assert_error(ex, "STATUS-3", 403, ("validation_failed", "invalid_request"), f"{resource.limit_param}={bad}")
+
+
+@pytest.mark.STATUS_4
+def test_missing_object_is_not_found(target, resource):
+    version = target.version_for(resource)
+    path, _ = target.fresh_path(resource, version)
+    assert_error(target.get(resource, path, version=version), "STATUS-4", 404, "not_found", "GET of an id never created")
+
+
+@pytest.mark.STATUS_4
+@pytest.mark.parametrize("path", ["/cft-no-such-path", "/cft-no-such-path/cft1/deeper"])
+def test_unknown_path_is_not_found(target, path):
+    for version in (None, target.model.latest_version):
+        ex = target.client.request("GET", path, version=version)
+        assert_error(ex, "STATUS-4", 404, "not_found", f"GET {path} (a path the API does not have)")
+
+
+@pytest.mark.STATUS_5
+def test_over_the_limit_is_requested_too_many(target, resource):
+    if not (resource.collection_path and resource.limit_param and resource.limit_max):
+        pytest.skip("no collection with a declared limit maximum")
+    coll = _collection(target, resource)
+    for over in (resource.limit_max + 1, resource.limit_max * 10):
+        ex = target.get(resource, coll, version=target.version_for(resource), params={resource.limit_param: over})
+        assert_error(ex, "STATUS-5", 403, "requested_too_many", f"{resource.limit_param}={over} (maximum {resource.limit_max})")
+    ok = target.get(resource, coll, version=target.version_for(resource), params={resource.limit_param: resource.limit_max})
+    expect(ok.status == 200 and isinstance(ok.data, list), "STATUS-5",
+           f"{resource.limit_param}={resource.limit_max} (the maximum itself) was refused: HTTP {ok.status}", ok)
+
+
+@pytest.mark.STATUS_6
+def test_create_201_update_200(target, resource):
+    version = target.version_for(resource)
+    obj = target.create(resource, version=version)
+    expect(obj.created.status == 201, "STATUS-6", f"create answered {obj.created.status}, not 201", obj.created)
+    again = target.write(resource, obj.path, minimal_body(resource, version), version=version)
+    expect(again.status == 200, "STATUS-6", f"update answered {again.status}, not 200", again)
+
+
+def _collection(target, resource) -> str:
+    """The collection path, under freshly created parents when it has any."""
+    parents = target.ancestors(resource, target.version_for(resource))
+    path = resource.collection_path
+    for key, value in zip(path_params(path), parents, strict=False):
+        path = path.replace("{" + key + "}", value)
+    return path

@@ -1,0 +1,127 @@
+"""TIME-1..5: time and date rendering, epochs, the organization's zone, round trips."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from conformance.assertions import assert_clause, assert_error, assert_ok, writable_state
+from conformance.checks.times import candidate_zones, observations, parse_time
+from conformance.expect import expect
+from conformance.strategies import BAD_DATES, BAD_TIMES, OFFSETS, dst_instants, format_time, full_body, instants
+from conformance.suite._variety import variety
+
+
+def _rich_exchanges(target, resource):
+    """Responses carrying every time and date field the resource has, set (non-null)."""
+    version = target.version_for(resource)
+    obj = target.create(resource, full_body(resource, version), version=version)
+    return [*variety(target, resource), obj.created, target.get(resource, obj.path, version=version)]
+
+
+@pytest.mark.TIME_1
+def test_time_format(target, resource, ctx):
+    if not assert_clause("TIME-1", _rich_exchanges(target, resource), ctx):
+        pytest.skip("no time field in these responses")
+
+
+@pytest.mark.TIME_2
+def test_epoch_companions(target, resource, ctx):
+    if not assert_clause("TIME-2", _rich_exchanges(target, resource), ctx):
+        pytest.skip("no time field in these responses")
+
+
+@pytest.mark.TIME_4
+def test_date_format(target, resource, ctx):
+    if not resource.of_kind("date"):
+        pytest.skip("the resource has no date field")
+    if not assert_clause("TIME-4", _rich_exchanges(target, resource), ctx):
+        pytest.skip("no date field in these responses")
+
+
+def _round_trip(target, resource, field, instant: datetime, offset):
+    version = target.version_for(resource)
+    sent = format_time(instant, offset)
+    from conformance.strategies import body_with
+
+    body = body_with(resource, version, **{field.name: sent})
+    path, _ = target.fresh_path(resource, version, target.shared_parents(resource, version))
+    assert_ok(target.write(resource, path, body, version=version), "TIME-5", f"write of {field.name}={sent}")
+    got = target.get(resource, path, version=version)
+    return sent, got, assert_ok(got, "TIME-5", "GET after writing a time")
+
+
+@pytest.mark.TIME_5
+@given(data=st.data())
+def test_time_round_trip_any_offset(target, time_field, ctx, data):
+    resource, field = time_field
+    instant = data.draw(st.one_of(instants(), dst_instants(target.zone)), label="instant")
+    offset = data.draw(st.sampled_from(OFFSETS), label="offset sent")
+    sent, got, stored = _round_trip(target, resource, field, instant, offset)
+    value = stored.get(field.name)
+    back = parse_time(value)
+    expect(back is not None, "TIME-5", f"{field.name} written as {sent} reads back as {value!r}", got)
+    expect(int(back.timestamp()) == int(instant.timestamp()), "TIME-5",
+           f"{field.name} written as {sent} reads back as {value}: a different instant", got)
+    if target.zone is not None:
+        expected = back.astimezone(target.zone).utcoffset()
+        expect(back.utcoffset() == expected, "TIME-5",
+               f"{field.name} read back as {value}, not in the organization's zone {target.zone.key}", got)
+
+
+@pytest.mark.TIME_3
+@given(data=st.data())
+def test_offsets_follow_one_zone(target, time_field, ctx, data):
+    """Times across DST boundaries must be rendered with the zone's offset at each instant."""
+    resource, field = time_field
+    picks = data.draw(st.lists(st.one_of(dst_instants(target.zone), instants()), min_size=2, max_size=4),
+                      label="instants")
+    seen: set[tuple[int, int]] = set()
+    exchanges = []
+    for instant in picks:
+        _sent, got, _stored = _round_trip(target, resource, field, instant, OFFSETS[0])
+        exchanges.append(got)
+        seen |= observations(got, ctx)
+    if target.zone is not None:
+        assert_clause("TIME-3", exchanges, ctx)
+    else:
+        sample = sorted(seen)
+        expect(candidate_zones(seen), "TIME-3", "no single IANA zone fits these (instant, offset) pairs: "
+               + ", ".join(f"{datetime.fromtimestamp(t, UTC):%Y-%m-%dT%H:%M:%SZ} at {o:+d}s" for t, o in sample),
+               exchanges[-1])
+
+
+@pytest.mark.TIME_3
+def test_zone_given_matches(target, resource, ctx):
+    """With --org-timezone every rendered time is checked exactly (the run-wide check covers the rest)."""
+    if target.zone is None:
+        pytest.skip("no --org-timezone given: TIME-3 is judged by the run-wide zone-consistency check")
+    assert_clause("TIME-3", _rich_exchanges(target, resource), ctx)
+
+
+@pytest.mark.TIME_5
+def test_malformed_times_are_refused(target, time_field):
+    _refused(target, time_field, BAD_TIMES)
+
+
+@pytest.mark.TIME_5
+def test_malformed_dates_are_refused(target, date_field):
+    _refused(target, date_field, BAD_DATES)
+
+
+def _refused(target, pair, bad_values):
+    resource, field = pair
+    version = target.version_for(resource)
+    obj = target.create(resource, full_body(resource, version), version=version)
+    before = writable_state(resource, version, assert_ok(target.get(resource, obj.path, version=version),
+                                                         "TIME-5", "GET before"))
+    for bad in bad_values:
+        body = {**full_body(resource, version), field.name: bad}
+        ex = target.write(resource, obj.path, body, version=version)
+        assert_error(ex, "TIME-5", 403, "validation_failed", f"{field.name}={bad!r}")
+    after = target.get(resource, obj.path, version=version)
+    expect(writable_state(resource, version, assert_ok(after, "TIME-5", "GET after")) == before, "TIME-5",
+           "a refused write with a malformed time changed the object", after)
