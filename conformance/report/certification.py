@@ -1,0 +1,172 @@
+"""``certification.json``: the run record as the one file a certificate rests on.
+
+Every other report renders from :func:`to_json`, so the HTML page, the terminal
+summary and the JSON file cannot disagree about a verdict or leak what the JSON
+redacted.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import re
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote
+
+import conformance
+from conformance import catalogue
+from conformance.exchange import EVIDENCE_BODY_CHARS, Finding
+from conformance.redact import Redactor
+from conformance.verdicts import RunRecord
+
+SCHEMA_VERSION = 1
+# Bodies are truncated by the client already; this cap only guards findings built elsewhere.
+_BODY_CAP = EVIDENCE_BODY_CHARS + 200
+
+
+# A JSON string literal, and a token carrying percent-escapes: the two encodings in which an
+# echoed key survives the Redactor's plain match (``\u00e9``, ``\/``, ``%2B``).
+_JSON_STRING = re.compile(r'"(?:[^"\\\n]|\\.)*"')
+_PERCENT_TOKEN = re.compile(r"[^\s\"'<>]*%[0-9A-Fa-f]{2}[^\s\"'<>]*")
+
+
+def scrub_text(text: str, redactor: Redactor) -> str:
+    """``redactor.text`` plus the forms it cannot see: keys inside JSON-escaped or URL-encoded text."""
+    text = redactor.text(text)
+    if not redactor.active:
+        return text
+    if "\\" in text:
+        text = _JSON_STRING.sub(lambda m: _scrub_json_literal(m.group(), redactor), text)
+    if "%" in text:
+        text = _PERCENT_TOKEN.sub(lambda m: _scrub_percent(m.group(), redactor), text)
+    return text
+
+
+def _scrub_json_literal(literal: str, redactor: Redactor) -> str:
+    try:
+        value = json.loads(literal)
+    except ValueError:
+        return literal
+    if not isinstance(value, str):
+        return literal
+    clean = scrub_text(value, redactor)  # recursive: JSON inside a JSON string is escaped twice
+    return literal if clean == value else json.dumps(clean, ensure_ascii=False)
+
+
+def _scrub_percent(token: str, redactor: Redactor) -> str:
+    plain = unquote(token)
+    clean = redactor.text(plain)
+    return token if clean == plain else clean
+
+
+def scrub(value: Any, redactor: Redactor) -> Any:
+    """:func:`scrub_text` over every string (and key) of a JSON-like structure."""
+    if isinstance(value, str):
+        return scrub_text(value, redactor)
+    if isinstance(value, dict):
+        return {scrub_text(str(k), redactor): scrub(v, redactor) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [scrub(v, redactor) for v in value]
+    return value
+
+
+def identity(raw: dict[str, Any]) -> dict[str, Any]:
+    """The run identity with every documented key present (missing ones as null)."""
+    out: dict[str, Any] = {
+        "target": None,
+        "suite_version": conformance.__version__,
+        "spec_revision": catalogue.load().spec_revision,
+        "profile": None,
+        "seed": None,
+        "started_at": None,
+        "finished_at": None,
+        "duration_s": None,
+        "openapi": {"source": None, "sha256": None},
+        "org_timezone": None,
+        "settings": {},
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+    }
+    for key, value in raw.items():
+        if key == "openapi" and isinstance(value, dict):
+            out["openapi"] = {**out["openapi"], **value}
+        elif value is not None or key not in out:
+            out[key] = value
+    if not isinstance(out["settings"], dict):
+        out["settings"] = {"value": out["settings"]}
+    return out
+
+
+def finding(f: Finding | dict[str, Any]) -> dict[str, Any]:
+    """A finding flattened for readers: what was wrong, where, and how to replay it."""
+    d = f.to_dict() if isinstance(f, Finding) else dict(f)
+    evidence = d.get("evidence") or {}
+    out: dict[str, Any] = {
+        "clause": d.get("clause", ""),
+        "message": str(d.get("message", "")),
+        "test_id": d.get("test_id") or "",
+        "request": _cap_body(evidence.get("request")),
+        "response": _cap_body(evidence.get("response")),
+        "reproduction": evidence.get("curl") or None,
+    }
+    if d.get("extra"):
+        out["extra"] = d["extra"]
+    if "reproduced" in d:
+        out["reproduced"] = d["reproduced"]
+    return out
+
+
+def _cap_body(part: dict[str, Any] | None) -> dict[str, Any] | None:
+    if not part:
+        return None
+    part = dict(part)
+    body = part.get("body")
+    if isinstance(body, str) and len(body) > _BODY_CAP:
+        part["body"] = body[:_BODY_CAP] + f" …[{len(body) - _BODY_CAP} more chars]"
+    if isinstance(part.get("headers"), dict):
+        part["headers"] = {str(k): str(v) for k, v in part["headers"].items()}
+    return part
+
+
+def to_json(record: RunRecord, redactor: Redactor) -> dict[str, Any]:
+    """The redacted certification record (see ``schemas/certification.schema.json``)."""
+    base = record.to_dict()
+    clauses = []
+    for cv, cd in zip(record.clauses, base["clauses"], strict=True):
+        cd["findings"] = [finding(f) for f in cv.findings]
+        clauses.append(cd)
+    data = {
+        "schema_version": SCHEMA_VERSION,
+        "certifiable": bool(record.certifiable),
+        "not_certifiable_reasons": list(record.reasons),
+        "summary": base["summary"],
+        "run": identity(record.identity or {}),
+        "clauses": clauses,
+        "tests": base["tests"],
+        "cleanup": base.get("cleanup") or {},
+    }
+    return scrub(data, redactor)
+
+
+def dumps(data: dict[str, Any], redactor: Redactor) -> bytes:
+    """Serialise with raw (not ``\\u``-escaped) text so the byte-level redaction pass sees every form."""
+    return redactor.bytes((json.dumps(data, indent=2, ensure_ascii=False) + "\n").encode("utf-8"))
+
+
+def write(record: RunRecord, path: Path, redactor: Redactor) -> Path:
+    write_bytes(path, dumps(to_json(record, redactor), redactor))
+    return path
+
+
+def write_bytes(path: Path, data: bytes) -> None:
+    """Replace ``path`` atomically: a reader never sees half a report."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        tmp.write_bytes(data)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise

@@ -1,0 +1,438 @@
+"""``report.html``: the clause matrix and its evidence on top of pytest-html's page.
+
+pytest-html 4 renders the page once, in its own ``trylast`` ``pytest_sessionfinish``;
+its ``pytest_html_results_summary`` hook is the only place to add markup to the
+file, and it lands inside a 550px summary box under the environment table. So
+:class:`HtmlMatrixPlugin` renders the block there and, once pytest-html has written
+the file, moves it to the top of ``<body>`` and redacts the file (see
+:func:`redact_report` for why a plain-text pass is not enough).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import html
+import json
+import os
+import re
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import markupsafe
+import pytest
+
+from conformance import catalogue
+from conformance.redact import Redactor
+from conformance.report.certification import scrub_text, to_json, write_bytes
+from conformance.report.terminal import condense_reasons, first_note, verdict_label
+from conformance.verdicts import RunRecord
+
+START, END = "<!-- conformance-report:start -->", "<!-- conformance-report:end -->"
+LABELS = ("pass", "fail", "warning", "error", "skip", "not_verified", "waived")
+NOTE_CHARS = 200
+_BLOCK = re.compile(re.escape(START) + ".*?" + re.escape(END), re.S)
+_BODY = re.compile(r"<body[^>]*>")
+_BLOB = re.compile(r'(<div id="data-container" data-jsonblob=")([^"]*)(")')
+_DATA_URI = re.compile(r"(data:[\w.+-]+/[\w.+-]+(?:;[\w.+-]+=[\w.+-]+)*;base64,)([A-Za-z0-9+/]+=*)")
+_TAG = re.compile(r"(<[^>]*>)")
+_ATTR = re.compile(r"""(=\s*")([^"]*)(")|(=\s*')([^']*)(')""")
+
+CSS = """
+#conformance-report{color:#222;font-size:13px;margin:0 0 24px}
+#conformance-report h2{font-size:18px;margin:16px 0 8px}
+#conformance-report h3{font-size:15px;color:#222;margin:14px 0 6px}
+#conformance-report h4{font-size:13px;color:#222;margin:8px 0 2px}
+#conformance-report table{border-collapse:collapse;margin:6px 0}
+#conformance-report th,#conformance-report td{border:1px solid #ddd;padding:3px 6px;text-align:left;
+vertical-align:top;color:#222}
+#conformance-report a{color:#1565c0}
+#conformance-report pre{background:#f6f6f6;border:1px solid #e0e0e0;padding:6px;white-space:pre-wrap;
+word-break:break-all;color:#222;max-height:400px;overflow:auto}
+#conformance-report .group-row th{background:#eceff1}
+#conformance-report .badge{display:inline-block;min-width:64px;text-align:center;border-radius:3px;
+padding:1px 6px;font-weight:bold;color:#fff}
+#conformance-report .badge-pass{background:#2e7d32}
+#conformance-report .badge-fail{background:#c62828}
+#conformance-report .badge-warning{background:#ef8f00}
+#conformance-report .badge-error{background:#6a1b9a}
+#conformance-report .badge-skip{background:#78909c}
+#conformance-report .badge-not_verified{background:#b0bec5;color:#222}
+#conformance-report .badge-waived{background:#00838f}
+#conformance-report tr.verdict-fail td{background:#ffebee}
+#conformance-report tr.severity-warning td{background:#fff8e1}
+#conformance-report tr.verdict-error td{background:#f3e5f5}
+#conformance-report .certifiable-yes{color:#2e7d32;font-weight:bold;font-size:15px}
+#conformance-report .certifiable-no{color:#c62828;font-weight:bold;font-size:15px}
+#conformance-report .finding{border-left:3px solid #c62828;padding-left:10px;margin:10px 0 18px}
+#conformance-report .clause-findings.severity-warning .finding{border-left-color:#ef8f00}
+#verdict-counts .badge{margin-right:6px}
+"""
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+
+def e(value: Any) -> str:
+    """HTML-escaped text, control characters shown as ``\\xNN`` (a NUL or ESC is not markup)."""
+    text = _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", "" if value is None else str(value))
+    return html.escape(text, quote=True)
+
+
+def _short(text: str, limit: int = NOTE_CHARS) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _badge(label: str) -> str:
+    return f'<span class="badge badge-{e(label)}">{e(label.replace("_", " "))}</span>'
+
+
+def _identity(data: dict[str, Any]) -> str:
+    run = data["run"]
+    openapi = run.get("openapi") or {}
+    duration = run.get("duration_s")
+    rows = [
+        ("Target", run.get("target")),
+        ("Suite version", run.get("suite_version")),
+        ("Spec revision", run.get("spec_revision")),
+        ("Profile", run.get("profile")),
+        ("Seed", run.get("seed")),
+        ("Started", run.get("started_at")),
+        ("Finished", run.get("finished_at")),
+        ("Duration", f"{float(duration):.1f} s" if isinstance(duration, int | float) else duration),
+        ("OpenAPI description", openapi.get("source")),
+        ("OpenAPI sha256", openapi.get("sha256")),
+        ("Organization time zone", run.get("org_timezone")),
+        ("Python", run.get("python")),
+        ("Platform", run.get("platform")),
+    ]
+    cells = "".join(
+        f'<tr data-key="{e(k.lower().replace(" ", "-"))}"><th>{e(k)}</th><td>{e("—" if v is None else v)}</td></tr>'
+        for k, v in rows
+    )
+    settings = run.get("settings") or {}
+    if settings:
+        items = "".join(f"<tr><th>{e(k)}</th><td>{e(json.dumps(v))}</td></tr>" for k, v in settings.items())
+        cells += f'<tr data-key="settings"><th>Settings</th><td><details><summary>{len(settings)} settings'
+        cells += f"</summary><table>{items}</table></details></td></tr>"
+    return f'<table id="run-identity">{cells}</table>'
+
+
+def _certifiable(data: dict[str, Any]) -> str:
+    if data["certifiable"]:
+        return '<p id="certifiable" class="certifiable-yes" data-certifiable="true">Certifiable</p>'
+    reasons = "".join(f"<li>{e(r)}</li>" for r in condense_reasons(data["not_certifiable_reasons"]))
+    return (
+        '<p id="certifiable" class="certifiable-no" data-certifiable="false">NOT certifiable</p>'
+        f'<ul id="not-certifiable-reasons">{reasons}</ul>'
+    )
+
+
+def _has_findings_section(c: dict[str, Any]) -> bool:
+    return c["verdict"] in ("fail", "error")
+
+
+def _what(c: dict[str, Any]) -> str:
+    if c["findings"]:
+        return f"{len(c['findings'])} finding(s)"
+    return e(_short(c.get("reason", ""), 160))
+
+
+def _failing(data: dict[str, Any]) -> str:
+    # MUST failures and errors first: they are what stands between the target and a certificate.
+    bad = sorted((c for c in data["clauses"] if _has_findings_section(c)), key=lambda c: verdict_label(c) == "warning")
+    if not bad:
+        return '<div id="failing-clauses" data-count="0"><p>No clause failed.</p></div>'
+    items = "".join(
+        f'<li data-clause="{e(c["id"])}">{_badge(verdict_label(c))} <a href="#findings-{e(c["id"])}">'
+        f'{e(c["id"])}</a> ({e(c["level"])}) {e(c["title"])} — {_what(c)}</li>'
+        for c in bad
+    )
+    return (
+        f'<div id="failing-clauses" data-count="{len(bad)}"><h3>Failing clauses ({len(bad)})</h3>'
+        f"<ul>{items}</ul></div>"
+    )
+
+
+def counts(data: dict[str, Any]) -> dict[str, int]:
+    """Clauses per verdict; ``warning`` counts the failed SHOULDs, which are also in ``fail``."""
+    out = dict.fromkeys(LABELS, 0)
+    for c in data["clauses"]:
+        out[c["verdict"]] = out.get(c["verdict"], 0) + 1
+        if verdict_label(c) == "warning":
+            out["warning"] += 1
+    return out
+
+
+def _counts(data: dict[str, Any]) -> str:
+    n = counts(data)
+    attrs = " ".join(f'data-{e(k)}="{v}"' for k, v in n.items())
+    chips = "".join(f"{_badge(k)}{v} " for k, v in n.items() if v)
+    return f'<div id="verdict-counts" data-total="{len(data["clauses"])}" {attrs}>{chips}</div>'
+
+
+def _row(c: dict[str, Any]) -> str:
+    cid, label = e(c["id"]), verdict_label(c)
+    classes = f"clause-row verdict-{e(c['verdict'])}" + (" severity-warning" if label == "warning" else "")
+    ident = f'<a href="#findings-{cid}">{cid}</a>' if _has_findings_section(c) else cid
+    tests = c["tests"]
+    title = "\n".join(tests[:20]) + (f"\n… {len(tests) - 20} more" if len(tests) > 20 else "")
+    return (
+        f'<tr id="clause-{cid}" class="{classes}" data-clause="{cid}" data-verdict="{e(c["verdict"])}" '
+        f'data-level="{e(c["level"])}" data-severity="{e(c.get("severity", ""))}" data-tests="{len(tests)}">'
+        f'<td class="clause-id">{ident}</td><td class="level">{e(c["level"])}</td>'
+        f'<td class="title">{e(c["title"])}</td><td class="verdict">{_badge(label)}</td>'
+        f'<td class="tests" title="{e(title)}">{len(tests)}</td>'
+        f'<td class="first-finding">{e(_short(first_note(c)))}</td></tr>'
+    )
+
+
+def _matrix(data: dict[str, Any]) -> str:
+    names = catalogue.load().groups
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for c in data["clauses"]:
+        groups.setdefault(c["group"], []).append(c)
+    bodies = "".join(
+        f'<tbody class="clause-group" data-group="{e(g)}"><tr class="group-row">'
+        f'<th colspan="6">{e(g)} — {e(names.get(g, ""))}</th></tr>{"".join(_row(c) for c in rows)}</tbody>'
+        for g, rows in groups.items()
+    )
+    head = "".join(f"<th>{h}</th>" for h in ("Clause", "Level", "Title", "Verdict", "Tests", "First finding"))
+    return f'<table id="clause-matrix"><thead><tr>{head}</tr></thead>{bodies}</table>'
+
+
+def _exchange(part: dict[str, Any] | None, first_line: str) -> str:
+    headers = "\n".join(f"{k}: {v}" for k, v in (part or {}).get("headers", {}).items())
+    body = (part or {}).get("body")
+    text = first_line + ("\n" + headers if headers else "") + ("\n\n" + body if body else "")
+    return e(text)
+
+
+def _finding(c: dict[str, Any], i: int, f: dict[str, Any]) -> str:
+    out = [f'<div class="finding" data-clause="{e(c["id"])}" data-index="{i}">']
+    out.append(f'<p class="finding-message"><b>{i}.</b> {e(f["message"])}</p>')
+    if f.get("test_id"):
+        out.append(f'<p class="finding-test">Test: <code>{e(f["test_id"])}</code></p>')
+    req, resp = f.get("request"), f.get("response")
+    if req:
+        line = f"{req.get('method', '')} {req.get('url', '')}"
+        out.append(f'<h4>Request</h4><pre class="finding-request">{_exchange(req, line)}</pre>')
+    if resp:
+        line = f"HTTP {resp.get('status', '')}"
+        out.append(f'<h4>Response</h4><pre class="finding-response">{_exchange(resp, line)}</pre>')
+    if f.get("reproduction"):
+        out.append(f'<h4>Reproduce</h4><pre class="finding-curl">{e(f["reproduction"])}</pre>')
+    out.append("</div>")
+    return "".join(out)
+
+
+def _findings(data: dict[str, Any]) -> str:
+    sections = []
+    for c in data["clauses"]:
+        if not _has_findings_section(c):
+            continue
+        cid, label = e(c["id"]), verdict_label(c)
+        cls = "clause-findings" + (" severity-warning" if label == "warning" else "")
+        parts = [
+            f'<div id="findings-{cid}" class="{cls}" data-clause="{cid}" data-verdict="{e(c["verdict"])}">',
+            f"<h3>{_badge(label)} {cid} ({e(c['level'])}) {e(c['title'])}</h3>",
+        ]
+        if c.get("reason"):
+            parts.append(f'<p class="reason">{e(c["reason"])}</p>')
+        parts += [_finding(c, i, f) for i, f in enumerate(c["findings"], 1)]
+        parts.append(f'<p><a href="#clause-{cid}">back to the matrix</a></p></div>')
+        sections.append("".join(parts))
+    body = "".join(sections) or "<p>No findings.</p>"
+    return f'<section id="clause-findings"><h2>Findings</h2>{body}</section>'
+
+
+def render_block(data: dict[str, Any] | None) -> str:
+    """The whole conformance block from a redacted certification dict (None: no verdicts)."""
+    if data is None:
+        inner = (
+            '<h2>Conformance certification</h2><p id="certifiable" class="certifiable-no" '
+            'data-certifiable="false">No clause verdicts: the run stopped before they were decided.</p>'
+        )
+    else:
+        inner = (
+            f"<h2>Conformance certification: {e(data['run'].get('target') or 'unknown target')}</h2>"
+            f"{_certifiable(data)}{_identity(data)}{_failing(data)}"
+            f"<h2>Clause matrix</h2>{_counts(data)}{_matrix(data)}{_findings(data)}"
+        )
+    return f'{START}<section id="conformance-report"><style>{CSS}</style>{inner}</section>{END}'
+
+
+def place_on_top(text: str) -> str:
+    """Move the rendered block from pytest-html's summary box to the start of ``<body>``."""
+    block = _BLOCK.search(text)
+    body = _BODY.search(text)
+    if not block or not body or block.start() < body.end():
+        return text
+    text = text[: block.start()] + text[block.end() :]
+    at = body.end()
+    return text[:at] + block.group() + text[at:]
+
+
+# ---- redaction of the written file ------------------------------------------------
+
+
+def _redact_escaped(segment: str, redactor: Redactor) -> str:
+    """Redact HTML-escaped text, where ``&amp;`` or ``&#34;`` inside a key hide it from a plain pass."""
+    plain = html.unescape(segment)
+    clean = scrub_text(plain, redactor)
+    return segment if clean == plain else html.escape(clean, quote=True)
+
+
+def _redact_b64(payload: str, redactor: Redactor) -> str:
+    try:
+        raw = base64.b64decode(payload, validate=True)
+    except (binascii.Error, ValueError):
+        return payload
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        clean = redactor.bytes(raw)
+    else:
+        try:
+            parsed = json.loads(text)
+        except ValueError:
+            clean = _redact_markup(text, redactor).encode("utf-8")
+        else:
+            clean = json.dumps(_redact_value(parsed, redactor)).encode("utf-8")
+            if json.loads(clean) == parsed:
+                clean = raw
+    return payload if clean == raw else base64.b64encode(clean).decode("ascii")
+
+
+def _redact_markup(text: str, redactor: Redactor) -> str:
+    """Redact an HTML fragment: base64 ``data:`` URIs, attribute values and text between tags."""
+    text = _DATA_URI.sub(lambda m: m[1] + _redact_b64(m[2], redactor), text)
+    parts = _TAG.split(text)
+    for i, part in enumerate(parts):
+        if i % 2:
+            parts[i] = _ATTR.sub(
+                lambda m: (m[1] or m[4]) + _redact_escaped(m[2] if m[1] else m[5], redactor) + (m[3] or m[6]),
+                part,
+            )
+        else:
+            parts[i] = _redact_escaped(part, redactor)
+    return scrub_text("".join(parts), redactor)
+
+
+def _redact_value(value: Any, redactor: Redactor) -> Any:
+    if isinstance(value, str):
+        return _redact_markup(value, redactor)
+    if isinstance(value, dict):
+        return {_redact_markup(str(k), redactor): _redact_value(v, redactor) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_redact_value(v, redactor) for v in value]
+    return value
+
+
+def _redact_blob(escaped: str, redactor: Redactor) -> str:
+    """pytest-html's per-test data: JSON (``\\u``-escaped), HTML-escaped into an attribute."""
+    try:
+        data = json.loads(html.unescape(escaped))
+    except ValueError:
+        return _redact_escaped(escaped, redactor)
+    clean = _redact_value(data, redactor)
+    return escaped if clean == data else str(markupsafe.escape(json.dumps(clean)))
+
+
+def redact_report(path: Path | str, redactor: Redactor) -> bool:
+    """Mask every secret form in a pytest-html report in place; True when something was masked.
+
+    A plain pass (``Redactor.file``) misses keys inside pytest-html's data blob when
+    JSON (``\\u00e9``, ``\\"``) or HTML escaping (``&amp;``) rewrote a character of
+    them, and every key inside an attachment, which is stored as a base64 ``data:`` URI.
+    """
+    if not redactor.active:
+        return False
+    path = Path(path)
+    raw = path.read_bytes()
+    text = raw.decode("utf-8", errors="surrogateescape")
+    text = _BLOB.sub(lambda m: m[1] + _redact_blob(m[2], redactor) + m[3], text)
+    text = _redact_markup(text, redactor)
+    clean = text.encode("utf-8", errors="surrogateescape")
+    if clean == raw:
+        return False
+    write_bytes(path, clean)
+    return True
+
+
+# ---- the pytest-html plugin --------------------------------------------------------
+
+
+def _clause_ids(report: Any) -> list[str]:
+    ids = []
+    for name in getattr(report, "keywords", {}) or {}:
+        cid = catalogue.clause_id_from_marker(str(name))
+        if cid and cid not in ids:
+            ids.append(cid)
+    return ids
+
+
+class HtmlMatrixPlugin:
+    """pytest-html 4 hooks that put the clause matrix and findings on top of ``report.html``.
+
+    Register it (``config.pluginmanager.register(HtmlMatrixPlugin(get_record, redactor))``)
+    when ``--html`` is given. ``get_record`` must return the run record by the time
+    pytest-html renders, i.e. from a ``tryfirst`` ``pytest_sessionfinish``. With a
+    ``redactor`` the written file is also redacted with :func:`redact_report`.
+    """
+
+    def __init__(self, get_record: Callable[[], RunRecord | None], redactor: Redactor | None = None) -> None:
+        self._get_record = get_record
+        self._redactor = redactor or Redactor()
+        self._report: Any = None
+        self._path: Path | None = None
+
+    def _resolve(self, config: pytest.Config) -> Path | None:
+        option = config.getoption("htmlpath", None)
+        if not option or hasattr(config, "workerinput"):
+            return None
+        # Resolved as pytest-html resolves it, at configure time (a test may chdir later).
+        return Path.cwd() / Path(os.path.expandvars(option)).expanduser()
+
+    def pytest_configure(self, config: pytest.Config) -> None:
+        self._path = self._resolve(config)
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_html_report_title(self, report: Any) -> None:
+        self._report = report
+        report.title = "Conformance report"
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_html_results_table_header(self, cells: list[str]) -> None:
+        cells.insert(2, '<th class="sortable" data-column-type="clauses">Clauses</th>')
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_html_results_table_row(self, report: Any, cells: list[str]) -> None:
+        if cells:
+            cells.insert(2, f'<td class="col-clauses">{e(" ".join(_clause_ids(report)))}</td>')
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_html_results_summary(self, prefix: list[str], summary: list[str], postfix: list[str],
+                                    session: pytest.Session) -> None:
+        record = self._get_record()
+        data = to_json(record, self._redactor) if record is not None else None
+        prefix.append(render_block(data))
+        if data is not None and self._report is not None:
+            self._report.title = f"Conformance report: {data['run'].get('target') or 'unknown target'}"
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_sessionfinish(self, session: pytest.Session) -> Iterator[None]:
+        result = yield
+        path = self._path or self._resolve(session.config)
+        if path is not None and path.is_file():
+            self.finalize(path)
+        return result
+
+    def finalize(self, path: Path) -> None:
+        """After pytest-html wrote ``path``: block on top, then every secret form masked."""
+        text = path.read_text(encoding="utf-8", errors="surrogateescape")
+        moved = place_on_top(text)
+        if moved != text:
+            write_bytes(path, moved.encode("utf-8", errors="surrogateescape"))
+        redact_report(path, self._redactor)

@@ -1,0 +1,152 @@
+"""The end-of-run terminal summary: the clause matrix in a hundred columns.
+
+It answers "is this server certifiable, and if not, which clauses and why"
+without opening a file, then points at the files that hold the evidence.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import textwrap
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from conformance import catalogue
+from conformance.redact import Redactor
+from conformance.report.certification import scrub_text, to_json
+from conformance.verdicts import RunRecord
+
+MAX_REASONS = 12
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+_REASON = re.compile(r"^(?P<id>[A-Z]+-\d+) (?P<verdict>fail|error|skip|not_verified|waived)(?:: (?P<why>.*))?$", re.S)
+_PHRASE = {"fail": "failed", "error": "in error", "skip": "skipped", "not_verified": "not verified",
+           "waived": "waived"}
+_STYLE = {
+    "pass": "green",
+    "fail": "bold red",
+    "warning": "yellow",
+    "error": "bold magenta",
+    "skip": "dim",
+    "not_verified": "dim",
+    "waived": "cyan",
+}
+
+
+def verdict_label(clause: Mapping[str, Any]) -> str:
+    """The verdict as shown to people: a failed SHOULD reads ``warning``, not ``fail``."""
+    verdict = clause["verdict"]
+    if verdict == "fail" and clause.get("level") != "MUST":
+        return "warning"
+    return verdict
+
+
+def one_line(text: Any) -> str:
+    """Whitespace folded and control characters shown as ``\\xNN``, so a hostile message cannot
+    repaint the terminal or break a table row."""
+    folded = " ".join(str(text or "").split())
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", folded)
+
+
+def first_note(clause: Mapping[str, Any]) -> str:
+    """The first finding, else the reason (why skipped, not verified or in error)."""
+    if clause.get("findings"):
+        return one_line(clause["findings"][0]["message"])
+    return one_line(clause.get("reason"))
+
+
+def condense_reasons(reasons: list[str]) -> list[str]:
+    """``certifiability`` reasons with the per-clause ones grouped by verdict and cause.
+
+    Thirty "not_verified: nothing exercised it" lines say one thing; this says it once
+    with the clause IDs.
+    """
+    grouped: dict[tuple[str, str], list[str]] = {}
+    out: list[str] = []
+    for reason in reasons:
+        m = _REASON.match(reason)
+        if not m:
+            out.append(one_line(reason))
+            continue
+        grouped.setdefault((m["verdict"], one_line(m["why"])), []).append(m["id"])
+    for (verdict, why), ids in grouped.items():
+        line = f"MUST {_PHRASE[verdict]} ({len(ids)}): {', '.join(ids)}"
+        out.append(f"{line} — {why}" if why else line)
+    return out
+
+
+def _tables(data: dict[str, Any], width: int) -> list[Text | Table]:
+    """One titled table per clause group, with fixed column widths so the groups line up."""
+    names = catalogue.load().groups
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for c in data["clauses"]:
+        groups.setdefault(c["group"], []).append(c)
+    out: list[Text | Table] = []
+    for n, (group, clauses) in enumerate(groups.items()):
+        out.append(Text(f"{group} · {names.get(group, '')}", style="bold"))
+        table = Table(box=None, pad_edge=False, show_edge=False, header_style="bold", show_header=n == 0)
+        table.add_column("Clause", no_wrap=True, width=9)
+        table.add_column("Level", no_wrap=True, width=6)
+        table.add_column("Verdict", no_wrap=True, width=12)
+        table.add_column("Tests", justify="right", no_wrap=True, width=5)
+        table.add_column("First finding / reason", no_wrap=True, overflow="ellipsis", width=max(width - 42, 20))
+        for c in clauses:
+            label = verdict_label(c)
+            table.add_row(c["id"], c["level"], Text(label, style=_STYLE.get(label, "")), str(len(c["tests"])),
+                          first_note(c))
+        out.append(table)
+    return out
+
+
+def _totals(data: dict[str, Any]) -> str:
+    counts = dict(data["summary"]["verdicts"])
+    warnings = len(data["summary"].get("warnings", []))
+    parts = [f"{counts.get('pass', 0)} pass", f"{counts.get('fail', 0) - warnings} fail"]
+    parts += [f"{warnings} warning", f"{counts.get('error', 0)} error", f"{counts.get('skip', 0)} skip"]
+    parts.append(f"{counts.get('not_verified', 0)} not verified")
+    if counts.get("waived"):
+        parts.append(f"{counts['waived']} waived")
+    return f"{data['summary']['clauses']} clauses: " + ", ".join(parts)
+
+
+def render(
+    record: RunRecord,
+    paths: Mapping[str, Path],
+    *,
+    redactor: Redactor | None = None,
+    color: bool = False,
+    width: int = 100,
+) -> str:
+    """The summary as one string; ``color=True`` adds ANSI styles (pass ``terminalreporter.hasmarkup``)."""
+    data = to_json(record, redactor or Redactor())
+    buf = io.StringIO()
+    console = Console(
+        file=buf, width=width, force_terminal=color, no_color=not color, color_system="standard" if color else None,
+        highlight=False, markup=False, emoji=False, legacy_windows=False, soft_wrap=False,
+    )
+    run = data["run"]
+    console.print(
+        Text(one_line(f"Conformance of {run.get('target') or '(unknown target)'} to {run.get('spec_revision')}")),
+        style="bold",
+    )
+    for part in _tables(data, width):
+        console.print(part)
+    console.print(_totals(data))
+    if data["certifiable"]:
+        console.print(Text("Certifiable: yes", style="bold green"))
+    else:
+        console.print(Text("Certifiable: NO", style="bold red"))
+        reasons = condense_reasons(data["not_certifiable_reasons"])
+        for reason in reasons[:MAX_REASONS]:
+            console.print(Text(textwrap.fill(reason, width, initial_indent="  - ", subsequent_indent="    ")))
+        if len(reasons) > MAX_REASONS:
+            console.print(f"  … and {len(reasons) - MAX_REASONS} more (see certification.json)")
+    for name, path in paths.items():
+        console.print(Text(f"{name} report: {path}"), soft_wrap=True)
+    text = "\n".join(line.rstrip() for line in buf.getvalue().splitlines()) + "\n"
+    return scrub_text(text, redactor) if redactor else text
