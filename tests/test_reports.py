@@ -166,11 +166,13 @@ def test_certification_json_validates_and_carries_every_verdict(written: dict[st
 
 
 def test_identity_missing_keys_become_null(tmp_path: Path) -> None:
-    data = certification.to_json(build_record(identity={"target": "https://x.test"}), redactor())
+    data = certification.to_json(
+        build_record(identity={"target": "https://x.test", "settings": {"ca_bundle": Path("/etc/ca.pem")}}), redactor()
+    )
     jsonschema.validate(data, SCHEMA, cls=jsonschema.Draft202012Validator)
     run = data["run"]
     assert run["target"] == "https://x.test" and run["seed"] is None
-    assert run["openapi"] == {"source": None, "sha256": None} and run["settings"] == {}
+    assert run["openapi"] == {"source": None, "sha256": None} and run["settings"] == {"ca_bundle": "/etc/ca.pem"}
     assert run["spec_revision"] == catalogue.load().spec_revision and run["python"]
 
 

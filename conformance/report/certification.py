@@ -147,12 +147,14 @@ def to_json(record: RunRecord, redactor: Redactor) -> dict[str, Any]:
         "tests": base["tests"],
         "cleanup": base.get("cleanup") or {},
     }
-    return scrub(data, redactor)
+    # Round-trip first so that values like paths become strings before they are scrubbed.
+    return scrub(json.loads(json.dumps(data, default=str)), redactor)
 
 
 def dumps(data: dict[str, Any], redactor: Redactor) -> bytes:
     """Serialise with raw (not ``\\u``-escaped) text so the byte-level redaction pass sees every form."""
-    return redactor.bytes((json.dumps(data, indent=2, ensure_ascii=False) + "\n").encode("utf-8"))
+    text = json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n"
+    return redactor.bytes(text.encode("utf-8"))
 
 
 def write(record: RunRecord, path: Path, redactor: Redactor) -> Path:

@@ -113,7 +113,9 @@ def _identity(data: dict[str, Any]) -> str:
     )
     settings = run.get("settings") or {}
     if settings:
-        items = "".join(f"<tr><th>{e(k)}</th><td>{e(json.dumps(v))}</td></tr>" for k, v in settings.items())
+        items = "".join(
+            f"<tr><th>{e(k)}</th><td>{e(json.dumps(v, default=str))}</td></tr>" for k, v in settings.items()
+        )
         cells += f'<tr data-key="settings"><th>Settings</th><td><details><summary>{len(settings)} settings'
         cells += f"</summary><table>{items}</table></details></td></tr>"
     return f'<table id="run-identity">{cells}</table>'
