@@ -59,12 +59,12 @@ def run(argv: list[str]) -> int:
         if opt.secret or value in (None, False, []):
             continue  # secrets stay out of argv (visible in `ps`); the plugin reads the environment
         if opt.kind == "flag":
-            pytest_args.append(opt.flag)
+            pytest_args.append(opt.plugin_flag)
         elif opt.kind == "list":
             for item in value:
-                pytest_args += [opt.flag, item]
+                pytest_args += [opt.plugin_flag, item]
         else:
-            pytest_args += [opt.flag, str(value)]
+            pytest_args += [opt.plugin_flag, str(value)]
     import os
 
     for opt in OPTIONS:

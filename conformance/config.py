@@ -31,6 +31,11 @@ class Option:
     kind: str = "str"  # str | float | int | flag | list
     metavar: str | None = None
     secret: bool = False
+    pytest_flag: str | None = None  # where pytest already has the name (pytest-timeout's --timeout)
+
+    @property
+    def plugin_flag(self) -> str:
+        return self.pytest_flag or self.flag
 
     @property
     def env(self) -> str:
@@ -47,7 +52,8 @@ OPTIONS: tuple[Option, ...] = (
     Option("--profile", "profile", f"budget: {' | '.join(PROFILES)} (default {DEFAULT_PROFILE})", metavar="NAME"),
     Option("--clause", "clause", "run only these clauses (ID, group or glob; repeatable)", kind="list", metavar="ID"),
     Option("--report-dir", "report_dir", "where report.html, junit.xml and certification.json go (default reports/)", metavar="DIR"),
-    Option("--timeout", "timeout", "seconds per request (default 10)", kind="float", metavar="S"),
+    Option("--timeout", "timeout", "seconds per request (default 10)", kind="float", metavar="S",
+           pytest_flag="--request-timeout"),
     Option("--api-key", "api_key", "API key (prefer the CONFORMANCE_API_KEY environment variable)", secret=True, metavar="KEY"),
     Option("--second-api-key", "second_api_key", "a second organization's key, enables AUTH-4 (prefer CONFORMANCE_SECOND_API_KEY)", secret=True, metavar="KEY"),
 )

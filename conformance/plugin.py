@@ -55,7 +55,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
             kwargs.update(action="append", default=[], metavar=opt.metavar)
         else:
             kwargs.update(default=None, metavar=opt.metavar)
-        group.addoption(opt.flag, **kwargs)
+        group.addoption(opt.plugin_flag, **kwargs)
 
 
 def _is_suite_run(config: pytest.Config) -> bool:
@@ -102,7 +102,7 @@ def pytest_configure(config: pytest.Config) -> None:
         if getattr(config.option, "htmlpath", None):
             from conformance.report.html import HtmlMatrixPlugin
 
-            config.pluginmanager.register(HtmlMatrixPlugin(lambda: state.record), "conformance-html")
+            config.pluginmanager.register(HtmlMatrixPlugin(lambda: state.record, state.redactor), "conformance-html")
         if getattr(config.option, "hypothesis_seed", None) is None and hasattr(config.option, "hypothesis_seed"):
             config.option.hypothesis_seed = state.seed
     _configure_hypothesis(state)
@@ -222,6 +222,39 @@ class RunHooks:
     @pytest.hookimpl(tryfirst=True)
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         _finish(self.state, session)
+
+
+def _resolve_target(state: RunState) -> None:
+    """Start the bundled reference server, or check that the given URL answers at all."""
+    s = state.settings
+    if s.base_url is None:
+        from conformance.reference.server import start_server
+
+        state.server = start_server()
+        s.base_url = state.server.base_url
+        s.ca_bundle = s.ca_bundle or state.server.ca_bundle
+        s.api_key = state.server.keys[0]
+        s.second_api_key = s.second_api_key or (state.server.keys[1] if len(state.server.keys) > 1 else None)
+        s.sources.setdefault("base_url", "bundled reference server")
+        return
+    if s.insecure:
+        state.weakenings.append("TLS verification was turned off (--insecure)")
+    if s.base_url.startswith("http://"):
+        state.weakenings.append("plain HTTP was allowed (--allow-http)")
+    probe = Client(s.base_url, None, verify=s.verify, timeout=s.timeout, allow_http=s.allow_http,
+                   redactor=state.redactor)
+    try:
+        probe.request("GET", "/", auth=None)
+    except TargetError as exc:
+        text = str(exc)
+        if "TLS" in text:
+            state.fatal = f"{text} (give the target's CA with --ca-bundle PEM, or --insecure to skip verification)"
+            state.run_findings.append(Finding("TLS-2", state.fatal))
+            return
+        state.record = _build_record(state, unreachable=text)
+        _write_reports(state)
+        pytest.exit(f"conformance: target unreachable: {text}", returncode=EXIT_UNREACHABLE)
+
 
 # -- fixtures -----------------------------------------------------------------------------
 @pytest.fixture(scope="session")
@@ -450,7 +483,8 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
     from conformance.report.terminal import render
 
     terminalreporter.write_line("")
-    terminalreporter.write(state.redactor.text(render(state.record, getattr(state, "paths", {}))))
+    terminalreporter.write(render(state.record, getattr(state, "paths", {}), redactor=state.redactor,
+                                  color=terminalreporter.hasmarkup))
 
 
 @pytest.hookimpl(trylast=True)

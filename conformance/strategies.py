@@ -1,10 +1,12 @@
 """Request bodies derived from the target model: valid ones generated from each
-resource's write schema (hypothesis-jsonschema), invalid ones derived from a
+resource's write schema (schemathesis generation engine), invalid ones derived from a
 valid body and proven invalid against the schema before they are sent.
 
-Generation is *tamed* for the clause tests: free-form strings are short and
-plain, times and dates use the spec's exact input format, so a strict-but-correct
-server never rejects what the suite calls valid. Fuzzing does the wild inputs.
+Generation is *tamed* for the clause tests: strings are short printable ASCII
+without surrounding blanks, times and dates use the spec's exact input format, so
+a strict-but-correct server never rejects what the suite calls valid. Fuzzing
+does the wild inputs. The JSON Schema engine is schemathesis' own (the same one
+its fuzzing uses), which models ``if``/``then`` and ``$ref`` fully.
 """
 
 from __future__ import annotations
@@ -19,13 +21,23 @@ from zoneinfo import ZoneInfo
 import jsonschema
 from hypothesis import HealthCheck, find, settings
 from hypothesis import strategies as st
-from hypothesis_jsonschema import from_schema
+from schemathesis.generation.jsonschema.builder import build
+from schemathesis.generation.jsonschema.context import Alphabet
 
 from conformance.model import Field, Resource
 
 TIME_FORMAT = "spec-time"
 DATE_FORMAT = "spec-date"
-PLAIN_TEXT = "^[A-Za-z][A-Za-z0-9]{0,11}$"
+MAX_TEXT = 24
+_DRAFT_2020_12 = 20  # schemathesis' code for JSON Schema 2020-12
+_ALPHABET = Alphabet(allow_x00=False, codec="ascii", max_codepoint=126,
+                     exclude_characters="".join(map(chr, range(32))), allow_surrounding_whitespace=False)
+
+
+def from_schema(schema: dict[str, Any]) -> st.SearchStrategy[Any]:
+    """Values valid against ``schema``, with the spec's time and date input formats."""
+    return build(schema, draft=_DRAFT_2020_12, formats={TIME_FORMAT: spec_times(), DATE_FORMAT: spec_dates()},
+                 alphabet=_ALPHABET)
 
 # Offsets a client may send (TIME-5: "a time sent in any offset").
 OFFSETS = tuple(timedelta(minutes=m) for m in (-600, -480, -300, -240, -210, 0, 60, 120, 330, 345, 540, 765))
@@ -103,8 +115,8 @@ def _tame(schema: Any, fields_by_name: dict[str, Field] | None = None) -> Any:
         out["properties"] = props
     types = out.get("type")
     is_string = types == "string" or (isinstance(types, list) and "string" in types)
-    if is_string and not ({"pattern", "format", "enum", "const"} & out.keys()):
-        out["pattern"] = PLAIN_TEXT
+    if is_string and not ({"format", "enum", "const"} & out.keys()):
+        out["maxLength"] = min(out.get("maxLength", MAX_TEXT), MAX_TEXT)
     if out.get("type") == "array":
         out.setdefault("maxItems", 3)
     return out
@@ -137,7 +149,7 @@ def _write_schema(resource: Resource, version: int) -> dict[str, Any]:
 @cache
 def valid_bodies(resource: Resource, version: int) -> st.SearchStrategy[dict[str, Any]]:
     tamed = _tame(_write_schema(resource, version), resource.fields)
-    return from_schema(tamed, custom_formats={TIME_FORMAT: spec_times(), DATE_FORMAT: spec_dates()})
+    return from_schema(tamed)
 
 
 @cache
@@ -250,7 +262,7 @@ def _body_with(resource: Resource, version: int, fixed: tuple[tuple[str, Any], .
     for name, value in fixed:
         schema["properties"][name] = {"const": value}
         schema["required"] = sorted(set(schema.get("required", [])) | {name})
-    strategy = from_schema(schema, custom_formats={TIME_FORMAT: spec_times(), DATE_FORMAT: spec_dates()})
+    strategy = from_schema(schema)
     return find(strategy, lambda b: True,
                 settings=settings(database=None, max_examples=500, suppress_health_check=list(HealthCheck)))
 
@@ -270,7 +282,7 @@ def _full_body(resource: Resource, version: int) -> dict[str, Any]:
         for key in ("anyOf", "oneOf"):
             if key in prop:
                 prop[key] = [s for s in prop[key] if s.get("type") != "null"] or prop[key]
-    strategy = from_schema(schema, custom_formats={TIME_FORMAT: spec_times(), DATE_FORMAT: spec_dates()})
+    strategy = from_schema(schema)
     return find(strategy, lambda b: True,
                 settings=settings(database=None, max_examples=500, suppress_health_check=list(HealthCheck)))
 

@@ -33,17 +33,17 @@ def _accepts_every_value(target, enum_field, ctx, clause):
 
 
 @pytest.mark.ENUM_1
-def test_subscriber_status_values(target, enum_field, ctx):
+def test_enum1_set_values(target, enum_field, ctx):
     _accepts_every_value(target, enum_field, ctx, "ENUM-1")
 
 
 @pytest.mark.ENUM_2
-def test_custom_field_type_values(target, enum_field, ctx):
+def test_enum2_set_values(target, enum_field, ctx):
     _accepts_every_value(target, enum_field, ctx, "ENUM-2")
 
 
 @pytest.mark.ENUM_3
-def test_winner_metric_values(target, enum_field, ctx):
+def test_enum3_set_values(target, enum_field, ctx):
     _accepts_every_value(target, enum_field, ctx, "ENUM-3")
 
 

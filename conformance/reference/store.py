@@ -1,0 +1,95 @@
+"""Object storage: per organization, behind one small interface, safe under concurrency.
+
+Objects are addressed by a *key*: the chain of (resource name, id) pairs from the
+top-level ancestor down, e.g. ``(("mailing_lists", "L1"), ("subscribers", "S1"))``.
+That makes "the parent exists" and "delete the children too" prefix questions.
+
+One lock guards everything. Requests are served on one event loop, but the store
+may be shared with threads (tests, the CLI), and a write must check the parent and
+replace the object atomically, so the lock is held for the whole read-modify-write.
+"""
+
+from __future__ import annotations
+
+import copy
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+Key = tuple[tuple[str, str], ...]
+
+
+@dataclass
+class Record:
+    """A stored object: its path ids, its writable fields and its two server times."""
+
+    ids: dict[str, str]
+    fields: dict[str, Any]
+    created: datetime
+    updated: datetime
+    extra: dict[str, Any] = field(default_factory=dict)  # room for a variant's bookkeeping
+
+
+class ParentMissing(LookupError):
+    """A write addressed an object whose parent does not exist."""
+
+
+class Store:
+    """In-memory objects of every organization. All methods are atomic."""
+
+    def __init__(self) -> None:
+        self._lock = threading.RLock()
+        self._objects: dict[int, dict[Key, Record]] = {}
+        self._deleted: dict[int, set[Key]] = {}  # tombstones: keys that existed once
+
+    def get(self, org: int, key: Key) -> Record | None:
+        with self._lock:
+            found = self._objects.get(org, {}).get(key)
+            return copy.deepcopy(found)
+
+    def children(self, org: int, parent: Key, name: str) -> list[Record]:
+        """The objects of resource ``name`` directly under ``parent``, oldest first."""
+        with self._lock:
+            return [
+                copy.deepcopy(rec)
+                for key, rec in self._objects.get(org, {}).items()
+                if key[:-1] == parent and key[-1][0] == name
+            ]
+
+    def write(
+        self, org: int, key: Key, build: Callable[[Record | None], Record]
+    ) -> tuple[Record | None, Record]:
+        """Store ``build(old)`` at ``key``; returns (old, new).
+
+        Raises :class:`ParentMissing` if the parent key holds nothing; whatever
+        ``build`` raises propagates and nothing is stored.
+        """
+        with self._lock:
+            objects = self._objects.setdefault(org, {})
+            if key[:-1] and key[:-1] not in objects:
+                raise ParentMissing(key[:-1])
+            old = copy.deepcopy(objects.get(key))
+            new = build(copy.deepcopy(old))
+            objects[key] = copy.deepcopy(new)
+            return old, new
+
+    def delete(self, org: int, key: Key) -> bool:
+        """Remove the object and everything under it; True if the object existed."""
+        with self._lock:
+            objects = self._objects.get(org, {})
+            doomed = [k for k in objects if k[: len(key)] == key]
+            for k in doomed:
+                del objects[k]
+                self._deleted.setdefault(org, set()).add(k)
+            return key in doomed
+
+    def existed(self, org: int, key: Key) -> bool:
+        """Whether the object exists or was deleted (tombstone)."""
+        with self._lock:
+            return key in self._objects.get(org, {}) or key in self._deleted.get(org, set())
+
+    def orgs(self) -> list[int]:
+        with self._lock:
+            return sorted(self._objects)

@@ -1,0 +1,83 @@
+"""Fixtures for the project's own tests: real reference servers (clean, faulty or a
+valid variant) on loopback HTTPS, and a runner that certifies one with the real
+``conformance run`` command in a subprocess, as a vendor's CI would."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent
+KEY_VARS = ("CONFORMANCE_API_KEY", "CONFORMANCE_SECOND_API_KEY")
+
+
+@dataclass
+class SuiteRun:
+    code: int
+    stdout: str
+    stderr: str
+    report_dir: Path
+
+    @property
+    def record(self) -> dict[str, Any]:
+        return json.loads((self.report_dir / "certification.json").read_text())
+
+    def verdicts(self) -> dict[str, str]:
+        return {c["id"]: c["verdict"] for c in self.record["clauses"]}
+
+    def failing(self, level: str | None = None) -> set[str]:
+        return {c["id"] for c in self.record["clauses"]
+                if c["verdict"] in ("fail", "error") and (level is None or c["level"] == level)}
+
+
+def run_conformance(args: list[str], *, env: dict[str, str] | None = None, report_dir: Path,
+                    timeout: float = 300) -> SuiteRun:
+    """``conformance run ARGS`` in a subprocess with a clean key environment."""
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith("CONFORMANCE_")}
+    full_env.update(env or {})
+    cmd = [sys.executable, "-m", "conformance", "run", "--report-dir", str(report_dir), *args]
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=full_env, timeout=timeout, cwd=report_dir.parent)
+    return SuiteRun(proc.returncode, proc.stdout, proc.stderr, report_dir)
+
+
+@pytest.fixture
+def reference_server():
+    """Start a reference server with faults/variants; stopped at the end of the test."""
+    from conformance.reference.server import start_server
+
+    handles = []
+
+    def start(faults: tuple[str, ...] = (), variants: tuple[str, ...] = (), **kw: Any):
+        handle = start_server(faults=faults, variants=variants, **kw)
+        handles.append(handle)
+        return handle
+
+    yield start
+    for h in handles:
+        h.stop()
+
+
+@pytest.fixture
+def certify(tmp_path, reference_server):
+    """Certify a reference server (with faults/variants) and return the SuiteRun."""
+    counter = iter(range(1000))
+
+    def run(faults: tuple[str, ...] = (), variants: tuple[str, ...] = (), args: tuple[str, ...] = (),
+            second_key: bool = True, server_kw: dict[str, Any] | None = None) -> SuiteRun:
+        handle = reference_server(faults, variants, **(server_kw or {}))
+        env = {"CONFORMANCE_API_KEY": handle.keys[0]}
+        if second_key and len(handle.keys) > 1:
+            env["CONFORMANCE_SECOND_API_KEY"] = handle.keys[1]
+        report_dir = tmp_path / f"run{next(counter)}" / "reports"
+        report_dir.parent.mkdir(parents=True)
+        return run_conformance(["--base-url", handle.base_url, "--ca-bundle", handle.ca_bundle, *args],
+                               env=env, report_dir=report_dir)
+
+    return run
