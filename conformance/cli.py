@@ -51,6 +51,10 @@ def run(argv: list[str]) -> int:
     except ConfigError as exc:
         print(f"conformance: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    if settings.base_url and not passthrough_only_help(passthrough):
+        code = _preflight(settings)
+        if code:
+            return code
     import pytest
 
     pytest_args = ["--pyargs", "conformance.suite", "-c", str(SUITE_INI), "-o", f"cache_dir={Path(settings.report_dir).resolve() / '.pytest_cache'}"]
@@ -72,6 +76,34 @@ def run(argv: list[str]) -> int:
             os.environ[opt.env] = getattr(args, opt.dest)
     code = pytest.main(pytest_args + passthrough)
     return _exit_code(int(code))
+
+
+def passthrough_only_help(passthrough: list[str]) -> bool:
+    return any(a in ("-h", "--help", "--co", "--collect-only") for a in passthrough)
+
+
+def _preflight(settings) -> int:
+    """Exit 3 with one line, and reports written, when nothing answers at the URL."""
+    from types import SimpleNamespace
+
+    from conformance import plugin, spec
+    from conformance.model import DescriptionError, load_model
+    from conformance.redact import Redactor
+
+    redactor = Redactor([settings.api_key, settings.second_api_key])
+    reason = plugin.preflight(settings, redactor)
+    if reason is None or "TLS" in reason:
+        return 0  # a TLS failure is TLS-2's verdict, judged in the run
+    try:
+        model = load_model(settings.openapi or str(spec.reference_openapi_path()), timeout=settings.timeout,
+                           verify=settings.verify)
+    except DescriptionError as exc:
+        print(f"conformance: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    config = SimpleNamespace(option=SimpleNamespace(htmlpath=None, hypothesis_seed=None))
+    plugin.write_unreachable(config, settings, model, reason)
+    print(f"conformance: target unreachable: {reason}", file=sys.stderr)
+    return plugin.EXIT_UNREACHABLE
 
 
 def _exit_code(code: int) -> int:

@@ -241,12 +241,9 @@ def _resolve_target(state: RunState) -> None:
         state.weakenings.append("TLS verification was turned off (--insecure)")
     if s.base_url.startswith("http://"):
         state.weakenings.append("plain HTTP was allowed (--allow-http)")
-    probe = Client(s.base_url, None, verify=s.verify, timeout=s.timeout, allow_http=s.allow_http,
-                   redactor=state.redactor)
-    try:
-        probe.request("GET", "/", auth=None)
-    except TargetError as exc:
-        text = str(exc)
+    problem = preflight(s, state.redactor)
+    if problem:
+        text = problem
         if "TLS" in text:
             state.fatal = f"{text} (give the target's CA with --ca-bundle PEM, or --insecure to skip verification)"
             state.run_findings.append(Finding("TLS-2", state.fatal))
@@ -254,6 +251,24 @@ def _resolve_target(state: RunState) -> None:
         state.record = _build_record(state, unreachable=text)
         _write_reports(state)
         pytest.exit(f"conformance: target unreachable: {text}", returncode=EXIT_UNREACHABLE)
+
+
+def preflight(s: Settings, redactor: Redactor) -> str | None:
+    """Why the target cannot be reached at all (None when it answers anything)."""
+    probe = Client(s.base_url, None, verify=s.verify, timeout=s.timeout, allow_http=s.allow_http, redactor=redactor)
+    try:
+        probe.request("GET", "/", auth=None)
+    except TargetError as exc:
+        return str(exc)
+    return None
+
+
+def write_unreachable(config_like: Any, s: Settings, model: TargetModel, reason: str) -> None:
+    """The reports of a run that never reached its target (all clauses ``error``)."""
+    state = RunState.__new__(RunState)
+    RunState.__init__(state, config_like, s, model)
+    state.record = _build_record(state, unreachable=reason)
+    _write_reports(state)
 
 
 # -- fixtures -----------------------------------------------------------------------------
