@@ -33,12 +33,16 @@ class SuiteRun:
         return {c["id"]: c["verdict"] for c in self.record["clauses"]}
 
     def failing(self, level: str | None = None) -> set[str]:
-        return {c["id"] for c in self.record["clauses"]
-                if c["verdict"] in ("fail", "error") and (level is None or c["level"] == level)}
+        return {
+            c["id"]
+            for c in self.record["clauses"]
+            if c["verdict"] in ("fail", "error") and (level is None or c["level"] == level)
+        }
 
 
-def run_conformance(args: list[str], *, env: dict[str, str] | None = None, report_dir: Path,
-                    timeout: float = 300) -> SuiteRun:
+def run_conformance(
+    args: list[str], *, env: dict[str, str] | None = None, report_dir: Path, timeout: float = 300
+) -> SuiteRun:
     """``conformance run ARGS`` in a subprocess with a clean key environment."""
     full_env = {k: v for k, v in os.environ.items() if not k.startswith("CONFORMANCE_")}
     full_env.update(env or {})
@@ -69,15 +73,21 @@ def certify(tmp_path, reference_server):
     """Certify a reference server (with faults/variants) and return the SuiteRun."""
     counter = iter(range(1000))
 
-    def run(faults: tuple[str, ...] = (), variants: tuple[str, ...] = (), args: tuple[str, ...] = (),
-            second_key: bool = True, server_kw: dict[str, Any] | None = None) -> SuiteRun:
+    def run(
+        faults: tuple[str, ...] = (),
+        variants: tuple[str, ...] = (),
+        args: tuple[str, ...] = (),
+        second_key: bool = True,
+        server_kw: dict[str, Any] | None = None,
+    ) -> SuiteRun:
         handle = reference_server(faults, variants, **(server_kw or {}))
         env = {"CONFORMANCE_API_KEY": handle.keys[0]}
         if second_key and len(handle.keys) > 1:
             env["CONFORMANCE_SECOND_API_KEY"] = handle.keys[1]
         report_dir = tmp_path / f"run{next(counter)}" / "reports"
         report_dir.parent.mkdir(parents=True)
-        return run_conformance(["--base-url", handle.base_url, "--ca-bundle", handle.ca_bundle, *args],
-                               env=env, report_dir=report_dir)
+        return run_conformance(
+            ["--base-url", handle.base_url, "--ca-bundle", handle.ca_bundle, *args], env=env, report_dir=report_dir
+        )
 
     return run

@@ -29,14 +29,20 @@ def assert_clause(clause: str, exchanges: Iterable[Exchange], ctx: CheckContext)
     return judged
 
 
-def assert_error(ex: Exchange, clause: str, status: int | tuple[int, ...], codes: str | tuple[str, ...], what: str) -> None:
+def assert_error(
+    ex: Exchange, clause: str, status: int | tuple[int, ...], codes: str | tuple[str, ...], what: str
+) -> None:
     """The exchange is an error with one of ``status`` and one of ``codes``."""
     statuses = (status,) if isinstance(status, int) else status
     allowed = (codes,) if isinstance(codes, str) else codes
     expect(ex.status < 500, clause, f"{what}: got HTTP {ex.status}; bad input must never get 5xx", ex)
     expect(ex.status in statuses, clause, f"{what}: expected HTTP {'/'.join(map(str, statuses))}, got {ex.status}", ex)
-    expect(ex.error_code in allowed, clause,
-           f"{what}: expected error_code {' or '.join(allowed)}, got {ex.error_code!r}", ex)
+    expect(
+        ex.error_code in allowed,
+        clause,
+        f"{what}: expected error_code {' or '.join(allowed)}, got {ex.error_code!r}",
+        ex,
+    )
 
 
 def assert_ok(ex: Exchange, clause: str, what: str) -> Any:

@@ -60,9 +60,7 @@ class Catalogue:
         for raw in patterns:
             pattern = raw.strip().upper()
             hits = [
-                c
-                for c in self.clauses
-                if c.id == pattern or c.group == pattern or fnmatch.fnmatchcase(c.id, pattern)
+                c for c in self.clauses if c.id == pattern or c.group == pattern or fnmatch.fnmatchcase(c.id, pattern)
             ]
             if not hits:
                 raise KeyError(raw)

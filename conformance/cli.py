@@ -57,7 +57,14 @@ def run(argv: list[str]) -> int:
             return code
     import pytest
 
-    pytest_args = ["--pyargs", "conformance.suite", "-c", str(SUITE_INI), "-o", f"cache_dir={Path(settings.report_dir).resolve() / '.pytest_cache'}"]
+    pytest_args = [
+        "--pyargs",
+        "conformance.suite",
+        "-c",
+        str(SUITE_INI),
+        "-o",
+        f"cache_dir={Path(settings.report_dir).resolve() / '.pytest_cache'}",
+    ]
     for opt in OPTIONS:
         value = getattr(args, opt.dest)
         if opt.secret or value in (None, False, []):
@@ -95,8 +102,9 @@ def _preflight(settings) -> int:
     if reason is None or "TLS" in reason:
         return 0  # a TLS failure is TLS-2's verdict, judged in the run
     try:
-        model = load_model(settings.openapi or str(spec.reference_openapi_path()), timeout=settings.timeout,
-                           verify=settings.verify)
+        model = load_model(
+            settings.openapi or str(spec.reference_openapi_path()), timeout=settings.timeout, verify=settings.verify
+        )
     except DescriptionError as exc:
         print(f"conformance: {exc}", file=sys.stderr)
         return EXIT_USAGE

@@ -178,9 +178,7 @@ class Client:
             self.observer(exchange)
         return exchange
 
-    def _send(
-        self, method: str, url: str, headers: dict[str, str], body: bytes | None, credential: Any
-    ) -> Exchange:
+    def _send(self, method: str, url: str, headers: dict[str, str], body: bytes | None, credential: Any) -> Exchange:
         started = time.monotonic()
         deadline = started + self.timeout * 3
         try:
@@ -211,7 +209,9 @@ class Client:
                     truncated = True
                     break
                 if time.monotonic() > deadline:
-                    raise TargetError(f"{method} {self._safe(url)}: response body not complete after {self.timeout * 3:g} s")
+                    raise TargetError(
+                        f"{method} {self._safe(url)}: response body not complete after {self.timeout * 3:g} s"
+                    )
         except (requests.exceptions.RequestException, OSError, ValueError) as exc:
             if not chunks:
                 raise TargetError(f"{method} {self._safe(url)}: reading the response failed: {_reason(exc)}") from None

@@ -43,19 +43,56 @@ class Option:
 
 
 OPTIONS: tuple[Option, ...] = (
-    Option("--base-url", "base_url", "API root of the target; omit to certify the bundled reference server", metavar="URL"),
-    Option("--openapi", "openapi", "target description (file or URL); default: the bundled reference description", metavar="PATH_OR_URL"),
-    Option("--org-timezone", "org_timezone", "IANA zone of the key's organization; TIME-3 is then checked exactly", metavar="TZ"),
+    Option(
+        "--base-url", "base_url", "API root of the target; omit to certify the bundled reference server", metavar="URL"
+    ),
+    Option(
+        "--openapi",
+        "openapi",
+        "target description (file or URL); default: the bundled reference description",
+        metavar="PATH_OR_URL",
+    ),
+    Option(
+        "--org-timezone",
+        "org_timezone",
+        "IANA zone of the key's organization; TIME-3 is then checked exactly",
+        metavar="TZ",
+    ),
     Option("--ca-bundle", "ca_bundle", "PEM file of CA certificates to verify the target with", metavar="PEM"),
     Option("--insecure", "insecure", "do not verify TLS certificates (the run is not certifiable)", kind="flag"),
-    Option("--allow-http", "allow_http", "allow a plain http:// base URL (local development; not certifiable)", kind="flag"),
+    Option(
+        "--allow-http", "allow_http", "allow a plain http:// base URL (local development; not certifiable)", kind="flag"
+    ),
     Option("--profile", "profile", f"budget: {' | '.join(PROFILES)} (default {DEFAULT_PROFILE})", metavar="NAME"),
     Option("--clause", "clause", "run only these clauses (ID, group or glob; repeatable)", kind="list", metavar="ID"),
-    Option("--report-dir", "report_dir", "where report.html, junit.xml and certification.json go (default reports/)", metavar="DIR"),
-    Option("--timeout", "timeout", "seconds per request (default 10)", kind="float", metavar="S",
-           pytest_flag="--request-timeout"),
-    Option("--api-key", "api_key", "API key (prefer the CONFORMANCE_API_KEY environment variable)", secret=True, metavar="KEY"),
-    Option("--second-api-key", "second_api_key", "a second organization's key, enables AUTH-4 (prefer CONFORMANCE_SECOND_API_KEY)", secret=True, metavar="KEY"),
+    Option(
+        "--report-dir",
+        "report_dir",
+        "where report.html, junit.xml and certification.json go (default reports/)",
+        metavar="DIR",
+    ),
+    Option(
+        "--timeout",
+        "timeout",
+        "seconds per request (default 10)",
+        kind="float",
+        metavar="S",
+        pytest_flag="--request-timeout",
+    ),
+    Option(
+        "--api-key",
+        "api_key",
+        "API key (prefer the CONFORMANCE_API_KEY environment variable)",
+        secret=True,
+        metavar="KEY",
+    ),
+    Option(
+        "--second-api-key",
+        "second_api_key",
+        "a second organization's key, enables AUTH-4 (prefer CONFORMANCE_SECOND_API_KEY)",
+        secret=True,
+        metavar="KEY",
+    ),
 )
 
 
@@ -146,7 +183,9 @@ def validate(s: Settings) -> None:
         try:
             ZoneInfo(s.org_timezone)
         except (ZoneInfoNotFoundError, ValueError):
-            raise ConfigError(f"--org-timezone {s.org_timezone!r} is not an IANA time zone (e.g. America/Chicago)") from None
+            raise ConfigError(
+                f"--org-timezone {s.org_timezone!r} is not an IANA time zone (e.g. America/Chicago)"
+            ) from None
     if s.insecure and s.ca_bundle:
         raise ConfigError("--ca-bundle and --insecure exclude each other")
     if s.ca_bundle and not Path(s.ca_bundle).is_file():
@@ -167,9 +206,13 @@ def _validate_url(s: Settings) -> None:
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ConfigError(f"--base-url {url!r} is not an http(s) URL like https://api.example.com/ga/api")
     if parts.query or parts.fragment or parts.username or parts.password:
-        raise ConfigError("--base-url must not carry a query, fragment or credentials; keys come from CONFORMANCE_API_KEY")
+        raise ConfigError(
+            "--base-url must not carry a query, fragment or credentials; keys come from CONFORMANCE_API_KEY"
+        )
     if parts.scheme == "http" and not s.allow_http:
-        raise ConfigError(f"--base-url {url!r} is plain HTTP; the spec requires HTTPS (use --allow-http for local development)")
+        raise ConfigError(
+            f"--base-url {url!r} is plain HTTP; the spec requires HTTPS (use --allow-http for local development)"
+        )
     if not s.api_key:
         raise ConfigError("no API key for the target: set CONFORMANCE_API_KEY (or pass --api-key)")
     s.base_url = url.rstrip("/")

@@ -83,8 +83,9 @@ def pytest_configure(config: pytest.Config) -> None:
     except ConfigError as exc:
         pytest.exit(f"conformance: {exc}", returncode=EXIT_USAGE)
     try:
-        model = load_model(settings.openapi or str(_reference_description()), timeout=settings.timeout,
-                           verify=settings.verify)
+        model = load_model(
+            settings.openapi or str(_reference_description()), timeout=settings.timeout, verify=settings.verify
+        )
     except DescriptionError as exc:
         pytest.exit(f"conformance: {exc}", returncode=EXIT_USAGE)
     state = RunState(config, settings, model)
@@ -180,8 +181,14 @@ class RunState:
         ledger = Ledger(self.prefix)
         worker = (self.workerinput or {}).get("workerid", "")
         ids = Ids(self.prefix, worker.replace("gw", "w") if worker else "")
-        common = dict(verify=s.verify, timeout=s.timeout, allow_http=s.allow_http, redactor=self.redactor,
-                      observer=self.recorder.observe, ledger=ledger)
+        common = dict(
+            verify=s.verify,
+            timeout=s.timeout,
+            allow_http=s.allow_http,
+            redactor=self.redactor,
+            observer=self.recorder.observe,
+            ledger=ledger,
+        )
         client = Client(s.base_url, first, **common)
         other = client.with_credential(second) if second else None
         self.target = Target(s, self.model, client, other, ledger, ids)
@@ -203,8 +210,13 @@ class RunHooks:
     def pytest_configure_node(self, node: Any) -> None:
         state, s = self.state, self.state.settings
         node.workerinput["conformance_target"] = {
-            "base_url": s.base_url, "api_key": s.api_key, "second_api_key": s.second_api_key,
-            "ca_bundle": s.ca_bundle, "prefix": state.prefix, "seed": state.seed, "fatal": state.fatal,
+            "base_url": s.base_url,
+            "api_key": s.api_key,
+            "second_api_key": s.second_api_key,
+            "ca_bundle": s.ca_bundle,
+            "prefix": state.prefix,
+            "seed": state.seed,
+            "fatal": state.fatal,
         }
 
     @pytest.hookimpl(optionalhook=True)
@@ -296,7 +308,9 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if resources:
         metafunc.parametrize("resource", resources, ids=[r.name for r in resources])
     else:
-        metafunc.parametrize("resource", [pytest.param(None, marks=pytest.mark.skip("no item paths in the description"))])
+        metafunc.parametrize(
+            "resource", [pytest.param(None, marks=pytest.mark.skip("no item paths in the description"))]
+        )
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -423,10 +437,19 @@ def _zone_consistency(state: RunState) -> TestRecord | None:
     zones = times.candidate_zones(state.observations)
     state.zone_candidates = zones
     if not zones:
-        sample = ", ".join(f"{datetime.fromtimestamp(t, UTC):%Y-%m-%dT%H:%M:%SZ}@{o // 3600:+03d}:{abs(o) % 3600 // 60:02d}"
-                           for t, o in sorted(state.observations)[:12])
-        rec.findings.append(Finding("TIME-3", f"no single IANA zone fits the {len(state.observations)} observed "
-                                              f"(instant, offset) pairs, e.g. {sample}", None, rec.nodeid))
+        sample = ", ".join(
+            f"{datetime.fromtimestamp(t, UTC):%Y-%m-%dT%H:%M:%SZ}@{o // 3600:+03d}:{abs(o) % 3600 // 60:02d}"
+            for t, o in sorted(state.observations)[:12]
+        )
+        rec.findings.append(
+            Finding(
+                "TIME-3",
+                f"no single IANA zone fits the {len(state.observations)} observed "
+                f"(instant, offset) pairs, e.g. {sample}",
+                None,
+                rec.nodeid,
+            )
+        )
     return rec
 
 
@@ -498,8 +521,9 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
     from conformance.report.terminal import render
 
     terminalreporter.write_line("")
-    terminalreporter.write(render(state.record, getattr(state, "paths", {}), redactor=state.redactor,
-                                  color=terminalreporter.hasmarkup))
+    terminalreporter.write(
+        render(state.record, getattr(state, "paths", {}), redactor=state.redactor, color=terminalreporter.hasmarkup)
+    )
 
 
 @pytest.hookimpl(trylast=True)

@@ -54,9 +54,7 @@ class Redactor:
     def bytes(self, value: bytes) -> bytes:
         if not self._pattern:
             return value
-        return self.text(value.decode("utf-8", errors="surrogateescape")).encode(
-            "utf-8", errors="surrogateescape"
-        )
+        return self.text(value.decode("utf-8", errors="surrogateescape")).encode("utf-8", errors="surrogateescape")
 
     def obj(self, value: Any) -> Any:
         """Redact every string inside a JSON-like structure (keys too)."""

@@ -30,14 +30,21 @@ TIME_FORMAT = "spec-time"
 DATE_FORMAT = "spec-date"
 MAX_TEXT = 24
 _DRAFT_2020_12 = 20  # schemathesis' code for JSON Schema 2020-12
-_ALPHABET = Alphabet(allow_x00=False, codec="ascii", max_codepoint=126,
-                     exclude_characters="".join(map(chr, range(32))), allow_surrounding_whitespace=False)
+_ALPHABET = Alphabet(
+    allow_x00=False,
+    codec="ascii",
+    max_codepoint=126,
+    exclude_characters="".join(map(chr, range(32))),
+    allow_surrounding_whitespace=False,
+)
 
 
 def from_schema(schema: dict[str, Any]) -> st.SearchStrategy[Any]:
     """Values valid against ``schema``, with the spec's time and date input formats."""
-    return build(schema, draft=_DRAFT_2020_12, formats={TIME_FORMAT: spec_times(), DATE_FORMAT: spec_dates()},
-                 alphabet=_ALPHABET)
+    return build(
+        schema, draft=_DRAFT_2020_12, formats={TIME_FORMAT: spec_times(), DATE_FORMAT: spec_dates()}, alphabet=_ALPHABET
+    )
+
 
 # Offsets a client may send (TIME-5: "a time sent in any offset").
 OFFSETS = tuple(timedelta(minutes=m) for m in (-600, -480, -300, -240, -210, 0, 60, 120, 330, 345, 540, 765))
@@ -193,7 +200,13 @@ class InvalidCase:
         return f"{self.kind}:{self.field}"
 
 
-BAD_TIMES = ("yesterday", "2013-03-27 10:41", "2013-02-30T10:41:15-05:00", "2013-03-27T25:41:15-05:00", "2013-13-01T00:00:00+00:00")
+BAD_TIMES = (
+    "yesterday",
+    "2013-03-27 10:41",
+    "2013-02-30T10:41:15-05:00",
+    "2013-03-27T25:41:15-05:00",
+    "2013-13-01T00:00:00+00:00",
+)
 BAD_DATES = ("2013-02-30", "yesterday", "2013/03/27", "2013-13-01")
 OUT_OF_ENUM = "not_a_spec_value"
 
@@ -263,8 +276,11 @@ def _body_with(resource: Resource, version: int, fixed: tuple[tuple[str, Any], .
         schema["properties"][name] = {"const": value}
         schema["required"] = sorted(set(schema.get("required", [])) | {name})
     strategy = from_schema(schema)
-    return find(strategy, lambda b: True,
-                settings=settings(database=None, max_examples=500, suppress_health_check=list(HealthCheck)))
+    return find(
+        strategy,
+        lambda b: True,
+        settings=settings(database=None, max_examples=500, suppress_health_check=list(HealthCheck)),
+    )
 
 
 def body_with(resource: Resource, version: int, **fixed: Any) -> dict[str, Any]:
@@ -283,8 +299,11 @@ def _full_body(resource: Resource, version: int) -> dict[str, Any]:
             if key in prop:
                 prop[key] = [s for s in prop[key] if s.get("type") != "null"] or prop[key]
     strategy = from_schema(schema)
-    return find(strategy, lambda b: True,
-                settings=settings(database=None, max_examples=500, suppress_health_check=list(HealthCheck)))
+    return find(
+        strategy,
+        lambda b: True,
+        settings=settings(database=None, max_examples=500, suppress_health_check=list(HealthCheck)),
+    )
 
 
 def full_body(resource: Resource, version: int) -> dict[str, Any]:

@@ -105,13 +105,23 @@ class Target:
             self.ledger.add(CreatedObject(path, version, client.credential, len(resource.chain())))
         return ex
 
-    def get(self, resource: Resource | None, path: str, *, version: int | None = None, via: str = "path",
-            client: Client | None = None, **kw: Any) -> Exchange:
+    def get(
+        self,
+        resource: Resource | None,
+        path: str,
+        *,
+        version: int | None = None,
+        via: str = "path",
+        client: Client | None = None,
+        **kw: Any,
+    ) -> Exchange:
         return (client or self.client).request(
             "GET", path, version=version, via=via, resource=resource.name if resource else None, **kw
         )
 
-    def delete(self, resource: Resource, path: str, *, version: int | None = None, client: Client | None = None) -> Exchange:
+    def delete(
+        self, resource: Resource, path: str, *, version: int | None = None, client: Client | None = None
+    ) -> Exchange:
         client = client or self.client
         ex = client.request("DELETE", path, version=version, resource=resource.name)
         if 200 <= ex.status < 300 and client.credential is not None:
@@ -136,8 +146,15 @@ class Target:
             level_ids = [*level_ids, obj.ids[node.id_param]]
         return level_ids
 
-    def create(self, resource: Resource, body: Any = None, *, version: int | None = None,
-               method: str = "POST", parent_ids: list[str] | None = None) -> Obj:
+    def create(
+        self,
+        resource: Resource,
+        body: Any = None,
+        *,
+        version: int | None = None,
+        method: str = "POST",
+        parent_ids: list[str] | None = None,
+    ) -> Obj:
         """Create a fresh object (and its parents); a refusal is a failed precondition."""
         version = self.version_for(resource) if version is None else version
         path, ids = self.fresh_path(resource, version, parent_ids)
@@ -151,8 +168,9 @@ class Target:
             )
         return Obj(resource, path, ids, ex)
 
-    def fresh_path(self, resource: Resource, version: int | None = None,
-                   parent_ids: list[str] | None = None) -> tuple[str, dict[str, str]]:
+    def fresh_path(
+        self, resource: Resource, version: int | None = None, parent_ids: list[str] | None = None
+    ) -> tuple[str, dict[str, str]]:
         """An item path for a new id whose parents exist (nothing created at it yet)."""
         if parent_ids is None:
             parent_ids = self.ancestors(resource, self.version_for(resource) if version is None else version)

@@ -15,8 +15,18 @@ from conformance.checks import CHECKS
 SUITE = Path(conformance.suite.__file__).parent
 PACKAGE = SUITE.parent
 CLAUSE_MARKER = re.compile(r"^[A-Z]+_[0-9]+$")
-REFERENCE_NAMES = ("mailing_list", "subscribers", "campaigns", "custom_field", "email", "list_id",
-                   "send_on", "starts_at", "subscribed_at", "field_type")
+REFERENCE_NAMES = (
+    "mailing_list",
+    "subscribers",
+    "campaigns",
+    "custom_field",
+    "email",
+    "list_id",
+    "send_on",
+    "starts_at",
+    "subscribed_at",
+    "field_type",
+)
 
 
 def _suite_markers() -> dict[str, set[str]]:
@@ -34,7 +44,7 @@ def _suite_markers() -> dict[str, set[str]]:
 
 
 def test_catalogue_matches_spec_ids():
-    spec_md = (PACKAGE.parent.parent / "shared" / "SPEC.md")
+    spec_md = PACKAGE.parent.parent / "shared" / "SPEC.md"
     cat = catalogue.load()
     assert len(cat) == 40
     if spec_md.exists():
@@ -64,8 +74,11 @@ def test_checks_name_known_clauses():
 
 def test_shipped_tests_and_checks_are_generic():
     """Nothing the suite ships to judge a target names a resource or field of the reference API."""
-    judged = [*SUITE.glob("*.py"), *(PACKAGE / "checks").glob("*.py"),
-              *(PACKAGE / n for n in ("assertions.py", "target.py", "strategies.py", "plugin.py", "client.py"))]
+    judged = [
+        *SUITE.glob("*.py"),
+        *(PACKAGE / "checks").glob("*.py"),
+        *(PACKAGE / n for n in ("assertions.py", "target.py", "strategies.py", "plugin.py", "client.py")),
+    ]
     for path in judged:
         text = path.read_text()
         for name in REFERENCE_NAMES:

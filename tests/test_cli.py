@@ -55,8 +55,9 @@ def _closed_port() -> int:
 
 
 def test_nothing_listening_is_exit_3(tmp_path):
-    run = run_conformance(["--base-url", f"https://127.0.0.1:{_closed_port()}/ga/api"], env=KEY,
-                          report_dir=tmp_path / "reports")
+    run = run_conformance(
+        ["--base-url", f"https://127.0.0.1:{_closed_port()}/ga/api"], env=KEY, report_dir=tmp_path / "reports"
+    )
     assert run.code == 3, run.stdout + run.stderr
     assert "unreachable" in run.stderr
     assert "Traceback" not in run.stderr + run.stdout
@@ -71,6 +72,7 @@ def test_port_9_contract_example(tmp_path):
 
 def test_plain_http_refused_sends_nothing(tmp_path):
     """Without --allow-http an http:// URL is refused before any request (nothing listens; still exit 2)."""
-    run = run_conformance(["--base-url", f"http://127.0.0.1:{_closed_port()}/ga/api"], env=KEY,
-                          report_dir=tmp_path / "reports")
+    run = run_conformance(
+        ["--base-url", f"http://127.0.0.1:{_closed_port()}/ga/api"], env=KEY, report_dir=tmp_path / "reports"
+    )
     assert run.code == 2

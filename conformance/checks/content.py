@@ -14,7 +14,9 @@ _PRETTY = re.compile(rb"[\r\n]|[:,\[{] {2,}|[:,\[{]\t")
 def json_content_type(ex: Exchange, ctx: CheckContext) -> list[Finding]:
     findings = []
     if not _MEDIA.match(ex.content_type):
-        findings.append(Finding.of("JSON-1", f"Content-Type is {ex.content_type or 'missing'!r}, not application/json", ex))
+        findings.append(
+            Finding.of("JSON-1", f"Content-Type is {ex.content_type or 'missing'!r}, not application/json", ex)
+        )
     if ex.truncated:
         findings.append(Finding.of("JSON-1", "body exceeded the suite's size cap or never completed", ex))
     elif not ex.has_json:

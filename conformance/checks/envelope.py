@@ -32,7 +32,9 @@ def success_shape(ex: Exchange, ctx: CheckContext) -> list[Finding] | None:
         return None
     findings = []
     if not isinstance(env.get("data"), (dict, list)):
-        findings.append(Finding.of("ENV-2", f"success response has data {_kind(env.get('data'))}, not an object or array", ex))
+        findings.append(
+            Finding.of("ENV-2", f"success response has data {_kind(env.get('data'))}, not an object or array", ex)
+        )
     for key in ("error_code", "error_message"):
         if env.get(key) is not None:
             findings.append(Finding.of("ENV-2", f"success response has non-null {key}", ex))

@@ -31,5 +31,7 @@ def _variety(target: Target, resource: Resource) -> list[Exchange]:
         if resource.parent is not None:  # a child collection holds only the suite's objects
             out.append(target.get(resource, coll, version=version))
         if resource.limit_param and resource.limit_max:
-            out.append(target.get(resource, coll, version=version, params={resource.limit_param: resource.limit_max + 1}))
+            out.append(
+                target.get(resource, coll, version=version, params={resource.limit_param: resource.limit_max + 1})
+            )
     return out

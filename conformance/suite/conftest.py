@@ -27,9 +27,7 @@ def _fields(metafunc: pytest.Metafunc, kind: str):
         for f in res.fields.values():
             if f.read_only:
                 continue
-            if kind == "versioned" and f.min_version > 1:
-                out.append((res, f))
-            elif f.kind == kind and (wanted is None or f.enum_set in wanted):
+            if kind == "versioned" and f.min_version > 1 or f.kind == kind and (wanted is None or f.enum_set in wanted):
                 out.append((res, f))
     return out
 

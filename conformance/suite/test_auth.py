@@ -6,15 +6,16 @@ import base64
 
 import pytest
 
-from conformance.client import UNSET
 from conformance.assertions import assert_error, assert_ok, writable_state
+from conformance.client import UNSET
 from conformance.expect import expect
 from conformance.strategies import minimal_body
 
 
 def _send(target, method, path, version, body, resource, **kw):
-    return target.client.request(method, path, version=version, json=UNSET if body is None else body,
-                                 resource=resource.name, **kw)
+    return target.client.request(
+        method, path, version=version, json=UNSET if body is None else body, resource=resource.name, **kw
+    )
 
 
 def _operations(target, resource):
@@ -94,28 +95,48 @@ def test_organizations_are_isolated(target, resource):
     target.write(resource, obj.path, changed, version=version, client=other)
     target.write(resource, obj.path, changed, method="PUT", version=version, client=other)
     gone = target.delete(resource, obj.path, version=version, client=other)
-    expect(gone.status in (200, 404) or 200 <= gone.status < 300, "AUTH-4",
-           f"second organization's DELETE got HTTP {gone.status}", gone)
-    after = assert_ok(target.get(resource, obj.path, version=version), "AUTH-4",
-                      "the first org's object after the second org wrote and deleted at its path")
-    expect(writable_state(resource, version, after) == writable_state(resource, version, before), "AUTH-4",
-           "the second organization changed the first one's object", target.get(resource, obj.path, version=version))
+    expect(
+        gone.status in (200, 404) or 200 <= gone.status < 300,
+        "AUTH-4",
+        f"second organization's DELETE got HTTP {gone.status}",
+        gone,
+    )
+    after = assert_ok(
+        target.get(resource, obj.path, version=version),
+        "AUTH-4",
+        "the first org's object after the second org wrote and deleted at its path",
+    )
+    expect(
+        writable_state(resource, version, after) == writable_state(resource, version, before),
+        "AUTH-4",
+        "the second organization changed the first one's object",
+        target.get(resource, obj.path, version=version),
+    )
     if resource.collection_path and resource.parent is not None:
         coll = resource.collection_path
         for key, value in obj.ids.items():
             coll = coll.replace("{" + key + "}", value)
         listed = target.get(resource, coll, version=version, client=other)
-        expect(listed.status == 404 or not any(isinstance(d, dict) and obj.ids[resource.id_param] in d.values()
-                                               for d in (listed.data or [])),
-               "AUTH-4", "the second organization lists the first one's objects", listed)
+        expect(
+            listed.status == 404
+            or not any(isinstance(d, dict) and obj.ids[resource.id_param] in d.values() for d in (listed.data or [])),
+            "AUTH-4",
+            "the second organization lists the first one's objects",
+            listed,
+        )
 
 
 def _other_body(resource, version, before):
     """A valid body that differs from the stored one where it can (a plain string field)."""
     body = dict(minimal_body(resource, version))
     for f in resource.writable(version):
-        if f.kind == "other" and isinstance(body.get(f.name), str) and "pattern" not in f.schema \
-                and "format" not in f.schema and "enum" not in f.schema:
+        if (
+            f.kind == "other"
+            and isinstance(body.get(f.name), str)
+            and "pattern" not in f.schema
+            and "format" not in f.schema
+            and "enum" not in f.schema
+        ):
             body[f.name] = body[f.name] + "X"
             break
     return body

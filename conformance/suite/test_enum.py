@@ -26,8 +26,12 @@ def _accepts_every_value(target, enum_field, ctx, clause):
         assert_ok(target.write(resource, path, body, version=version), clause, f"write of {field.name}={value!r}")
         got = target.get(resource, path, version=version)
         stored = assert_ok(got, clause, "GET after the write")
-        expect(stored.get(field.name) == value, clause, f"{field.name} written {value!r}, read {stored.get(field.name)!r}",
-               got)
+        expect(
+            stored.get(field.name) == value,
+            clause,
+            f"{field.name} written {value!r}, read {stored.get(field.name)!r}",
+            got,
+        )
         exchanges.append(got)
     assert_clause(clause, exchanges, ctx)
 
@@ -52,11 +56,16 @@ def test_out_of_set_value_is_refused(target, enum_field):
     resource, field = enum_field
     version = max(target.version_for(resource), field.min_version)
     obj = target.create(resource, full_body(resource, version), version=version)
-    before = writable_state(resource, version, assert_ok(target.get(resource, obj.path, version=version),
-                                                         "ENUM-4", "GET before"))
+    before = writable_state(
+        resource, version, assert_ok(target.get(resource, obj.path, version=version), "ENUM-4", "GET before")
+    )
     for bad in (OUT_OF_ENUM, "ACTIVE" if field.enum_set == "subscriber_status" else OUT_OF_ENUM.upper()):
         ex = target.write(resource, obj.path, {**full_body(resource, version), field.name: bad}, version=version)
         assert_error(ex, "ENUM-4", 403, "validation_failed", f"{field.name}={bad!r}")
     after = target.get(resource, obj.path, version=version)
-    expect(writable_state(resource, version, assert_ok(after, "ENUM-4", "GET after")) == before, "ENUM-4",
-           "a refused out-of-set write changed the stored object", after)
+    expect(
+        writable_state(resource, version, assert_ok(after, "ENUM-4", "GET after")) == before,
+        "ENUM-4",
+        "a refused out-of-set write changed the stored object",
+        after,
+    )

@@ -51,8 +51,12 @@ def test_repeated_post_changes_nothing(target, resource, data):
     first = assert_ok(target.write(resource, path, body, version=version), "IDEM-1", "POST of a valid body")
     again = target.write(resource, path, body, version=version)
     second = assert_ok(again, "IDEM-1", "the same POST repeated")
-    expect(_without_clock(first) == _without_clock(second), "IDEM-1",
-           "repeating a POST returned a different object: " + "; ".join(diff_states(first, second)), again)
+    expect(
+        _without_clock(first) == _without_clock(second),
+        "IDEM-1",
+        "repeating a POST returned a different object: " + "; ".join(diff_states(first, second)),
+        again,
+    )
     count = _count_in_collection(target, resource, version, path)
     expect(count in (None, 1), "IDEM-1", f"after two POSTs the collection lists the id {count} times", again)
 
@@ -71,8 +75,12 @@ def test_put_is_post(target, resource, data):
     a = assert_ok(target.get(resource, by_post, version=version), "IDEM-2", "GET of the POSTed object")
     b = assert_ok(target.get(resource, by_put, version=version), "IDEM-2", "GET of the PUT object")
     sa, sb = writable_state(resource, version, a), writable_state(resource, version, b)
-    expect(sa == sb, "IDEM-2", "the same body by POST and by PUT stored different objects: "
-           + "; ".join(diff_states(sa, sb)), target.get(resource, by_put, version=version))
+    expect(
+        sa == sb,
+        "IDEM-2",
+        "the same body by POST and by PUT stored different objects: " + "; ".join(diff_states(sa, sb)),
+        target.get(resource, by_put, version=version),
+    )
 
 
 @pytest.mark.IDEM_3
@@ -80,8 +88,9 @@ def test_put_is_post(target, resource, data):
 def test_history_independence(target, resource, data):
     version = target.version_for(resource)
     bodies = valid_bodies(resource, version)
-    history = data.draw(st.lists(st.tuples(st.sampled_from(["POST", "PUT"]), bodies), min_size=1, max_size=3),
-                        label="history")
+    history = data.draw(
+        st.lists(st.tuples(st.sampled_from(["POST", "PUT"]), bodies), min_size=1, max_size=3), label="history"
+    )
     final = data.draw(bodies, label="final body")
     method = data.draw(st.sampled_from(["POST", "PUT"]), label="final method")
     path, fresh = _fresh(target, resource, version), _fresh(target, resource, version)
@@ -95,11 +104,20 @@ def test_history_independence(target, resource, data):
     a = assert_ok(got, "IDEM-3", "GET after the history")
     b = assert_ok(target.get(resource, fresh, version=version), "IDEM-3", "GET of the fresh object")
     sa, sb = writable_state(resource, version, a), writable_state(resource, version, b)
-    expect(sa == sb, "IDEM-3", "the stored object depends on earlier writes (a write must be a complete copy): "
-           + "; ".join(diff_states(sa, sb)), got)
+    expect(
+        sa == sb,
+        "IDEM-3",
+        "the stored object depends on earlier writes (a write must be a complete copy): "
+        + "; ".join(diff_states(sa, sb)),
+        got,
+    )
     if created_at is not None:
-        expect(a.get("created_at") == created_at, "IDEM-3",
-               f"created_at moved from {created_at} to {a.get('created_at')} on update", got)
+        expect(
+            a.get("created_at") == created_at,
+            "IDEM-3",
+            f"created_at moved from {created_at} to {a.get('created_at')} on update",
+            got,
+        )
 
 
 @pytest.mark.IDEM_4
@@ -133,12 +151,20 @@ def test_delete_removes_and_is_idempotent(target, resource):
     expect(200 <= first.status < 300, "IDEM-6", f"DELETE of an existing object got HTTP {first.status}", first)
     assert_error(target.get(resource, obj.path, version=version), "IDEM-6", 404, "not_found", "GET after DELETE")
     second = target.delete(resource, obj.path, version=version)
-    expect(200 <= second.status < 300, "IDEM-6",
-           f"DELETE of an already deleted object got HTTP {second.status}; it must succeed and do nothing", second)
+    expect(
+        200 <= second.status < 300,
+        "IDEM-6",
+        f"DELETE of an already deleted object got HTTP {second.status}; it must succeed and do nothing",
+        second,
+    )
     assert_error(target.get(resource, obj.path, version=version), "IDEM-6", 404, "not_found", "GET after 2nd DELETE")
     never = target.delete(resource, _fresh(target, resource, version), version=version)
-    expect(200 <= never.status < 300 or never.status == 404, "IDEM-6",
-           f"DELETE of an id that never existed got HTTP {never.status} (success or 404 conform)", never)
+    expect(
+        200 <= never.status < 300 or never.status == 404,
+        "IDEM-6",
+        f"DELETE of an id that never existed got HTTP {never.status} (success or 404 conform)",
+        never,
+    )
 
 
 @pytest.mark.IDEM_7
@@ -155,7 +181,15 @@ def test_identical_write_keeps_updated_at(target):
         before = obj.created.data or {}
         same = target.write(resource, obj.path, body, version=version)
         after = assert_ok(same, "IDEM-7", "identical rewrite")
-        expect(after.get("created_at") == before.get("created_at"), "IDEM-3",
-               f"created_at moved on an identical write ({before.get('created_at')} -> {after.get('created_at')})", same)
-        expect(after.get("updated_at") == before.get("updated_at"), "IDEM-7",
-               f"an identical write moved updated_at ({before.get('updated_at')} -> {after.get('updated_at')})", same)
+        expect(
+            after.get("created_at") == before.get("created_at"),
+            "IDEM-3",
+            f"created_at moved on an identical write ({before.get('created_at')} -> {after.get('created_at')})",
+            same,
+        )
+        expect(
+            after.get("updated_at") == before.get("updated_at"),
+            "IDEM-7",
+            f"an identical write moved updated_at ({before.get('updated_at')} -> {after.get('updated_at')})",
+            same,
+        )

@@ -7,8 +7,8 @@ import pytest
 from conformance.assertions import assert_clause, assert_error
 from conformance.expect import expect
 from conformance.strategies import invalid_cases, minimal_body
-from conformance.target import path_params
 from conformance.suite._variety import variety
+from conformance.target import path_params
 
 EXTRA_METHODS = ("PATCH", "TRACE")
 
@@ -55,7 +55,9 @@ def test_bad_limit_gets_403(target, resource):
 def test_missing_object_is_not_found(target, resource):
     version = target.version_for(resource)
     path, _ = target.fresh_path(resource, version)
-    assert_error(target.get(resource, path, version=version), "STATUS-4", 404, "not_found", "GET of an id never created")
+    assert_error(
+        target.get(resource, path, version=version), "STATUS-4", 404, "not_found", "GET of an id never created"
+    )
 
 
 @pytest.mark.STATUS_4
@@ -73,10 +75,18 @@ def test_over_the_limit_is_requested_too_many(target, resource):
     coll = _collection(target, resource)
     for over in (resource.limit_max + 1, resource.limit_max * 10):
         ex = target.get(resource, coll, version=target.version_for(resource), params={resource.limit_param: over})
-        assert_error(ex, "STATUS-5", 403, "requested_too_many", f"{resource.limit_param}={over} (maximum {resource.limit_max})")
-    ok = target.get(resource, coll, version=target.version_for(resource), params={resource.limit_param: resource.limit_max})
-    expect(ok.status == 200 and isinstance(ok.data, list), "STATUS-5",
-           f"{resource.limit_param}={resource.limit_max} (the maximum itself) was refused: HTTP {ok.status}", ok)
+        assert_error(
+            ex, "STATUS-5", 403, "requested_too_many", f"{resource.limit_param}={over} (maximum {resource.limit_max})"
+        )
+    ok = target.get(
+        resource, coll, version=target.version_for(resource), params={resource.limit_param: resource.limit_max}
+    )
+    expect(
+        ok.status == 200 and isinstance(ok.data, list),
+        "STATUS-5",
+        f"{resource.limit_param}={resource.limit_max} (the maximum itself) was refused: HTTP {ok.status}",
+        ok,
+    )
 
 
 @pytest.mark.STATUS_6

@@ -64,12 +64,20 @@ def test_time_round_trip_any_offset(target, time_field, ctx, data):
     value = stored.get(field.name)
     back = parse_time(value)
     expect(back is not None, "TIME-5", f"{field.name} written as {sent} reads back as {value!r}", got)
-    expect(int(back.timestamp()) == int(instant.timestamp()), "TIME-5",
-           f"{field.name} written as {sent} reads back as {value}: a different instant", got)
+    expect(
+        int(back.timestamp()) == int(instant.timestamp()),
+        "TIME-5",
+        f"{field.name} written as {sent} reads back as {value}: a different instant",
+        got,
+    )
     if target.zone is not None:
         expected = back.astimezone(target.zone).utcoffset()
-        expect(back.utcoffset() == expected, "TIME-5",
-               f"{field.name} read back as {value}, not in the organization's zone {target.zone.key}", got)
+        expect(
+            back.utcoffset() == expected,
+            "TIME-5",
+            f"{field.name} read back as {value}, not in the organization's zone {target.zone.key}",
+            got,
+        )
 
 
 @pytest.mark.TIME_3
@@ -77,8 +85,9 @@ def test_time_round_trip_any_offset(target, time_field, ctx, data):
 def test_offsets_follow_one_zone(target, time_field, ctx, data):
     """Times across DST boundaries must be rendered with the zone's offset at each instant."""
     resource, field = time_field
-    picks = data.draw(st.lists(st.one_of(dst_instants(target.zone), instants()), min_size=2, max_size=4),
-                      label="instants")
+    picks = data.draw(
+        st.lists(st.one_of(dst_instants(target.zone), instants()), min_size=2, max_size=4), label="instants"
+    )
     seen: set[tuple[int, int]] = set()
     exchanges = []
     for instant in picks:
@@ -89,9 +98,13 @@ def test_offsets_follow_one_zone(target, time_field, ctx, data):
         assert_clause("TIME-3", exchanges, ctx)
     else:
         sample = sorted(seen)
-        expect(candidate_zones(seen), "TIME-3", "no single IANA zone fits these (instant, offset) pairs: "
-               + ", ".join(f"{datetime.fromtimestamp(t, UTC):%Y-%m-%dT%H:%M:%SZ} at {o:+d}s" for t, o in sample),
-               exchanges[-1])
+        expect(
+            candidate_zones(seen),
+            "TIME-3",
+            "no single IANA zone fits these (instant, offset) pairs: "
+            + ", ".join(f"{datetime.fromtimestamp(t, UTC):%Y-%m-%dT%H:%M:%SZ} at {o:+d}s" for t, o in sample),
+            exchanges[-1],
+        )
 
 
 @pytest.mark.TIME_3
@@ -116,12 +129,17 @@ def _refused(target, pair, bad_values):
     resource, field = pair
     version = target.version_for(resource)
     obj = target.create(resource, full_body(resource, version), version=version)
-    before = writable_state(resource, version, assert_ok(target.get(resource, obj.path, version=version),
-                                                         "TIME-5", "GET before"))
+    before = writable_state(
+        resource, version, assert_ok(target.get(resource, obj.path, version=version), "TIME-5", "GET before")
+    )
     for bad in bad_values:
         body = {**full_body(resource, version), field.name: bad}
         ex = target.write(resource, obj.path, body, version=version)
         assert_error(ex, "TIME-5", 403, "validation_failed", f"{field.name}={bad!r}")
     after = target.get(resource, obj.path, version=version)
-    expect(writable_state(resource, version, assert_ok(after, "TIME-5", "GET after")) == before, "TIME-5",
-           "a refused write with a malformed time changed the object", after)
+    expect(
+        writable_state(resource, version, assert_ok(after, "TIME-5", "GET after")) == before,
+        "TIME-5",
+        "a refused write with a malformed time changed the object",
+        after,
+    )

@@ -40,8 +40,12 @@ def test_unversioned_is_version_1(target, resource):
     plain = target.get(resource, obj.path)
     v1 = target.get(resource, obj.path, version=1)
     assert_ok(v1, "VER-3", "GET with explicit version 1")
-    expect(plain.status == v1.status and plain.data == v1.data, "VER-3",
-           "an unversioned GET differs from the same GET with version 1", plain)
+    expect(
+        plain.status == v1.status and plain.data == v1.data,
+        "VER-3",
+        "an unversioned GET differs from the same GET with version 1",
+        plain,
+    )
 
 
 @pytest.mark.VER_3
@@ -51,9 +55,13 @@ def test_unversioned_hides_later_fields(target, versioned_field):
     obj, _ = _object_with_version_fields(target, resource, field)
     plain = assert_ok(target.get(resource, obj.path), "VER-3", "unversioned GET")
     v1 = assert_ok(target.get(resource, obj.path, version=1), "VER-3", "GET /v1")
-    expect(field.name not in plain or plain == v1, "VER-3",
-           f"unversioned GET returns {field.name}, which exists from version {field.min_version}: "
-           "served as a later version", target.get(resource, obj.path))
+    expect(
+        field.name not in plain or plain == v1,
+        "VER-3",
+        f"unversioned GET returns {field.name}, which exists from version {field.min_version}: "
+        "served as a later version",
+        target.get(resource, obj.path),
+    )
 
 
 @pytest.mark.VER_4
@@ -62,8 +70,12 @@ def test_header_and_path_are_equivalent(target, resource):
     for version in target.model.versions:
         by_header = target.get(resource, obj.path, version=version, via="header")
         by_path = target.get(resource, obj.path, version=version, via="path")
-        expect(by_header.status == by_path.status and by_header.data == by_path.data, "VER-4",
-               f"X-Version: {version} and /v{version} answer differently", by_header)
+        expect(
+            by_header.status == by_path.status and by_header.data == by_path.data,
+            "VER-4",
+            f"X-Version: {version} and /v{version} answer differently",
+            by_header,
+        )
 
 
 @pytest.mark.VER_4
@@ -82,14 +94,23 @@ BAD_VERSIONS = ("999", "abc", "0", "-1", "2.5")
 @pytest.mark.VER_5
 def test_unknown_version_is_an_error(target, resource):
     obj, _ = _object_with_version_fields(target, resource)
-    probes = [target.client.request("GET", obj.path, headers={"X-Version": v}, resource=resource.name)
-              for v in BAD_VERSIONS]
+    probes = [
+        target.client.request("GET", obj.path, headers={"X-Version": v}, resource=resource.name) for v in BAD_VERSIONS
+    ]
     probes.append(target.client.request("GET", "/v999" + obj.path, resource=resource.name))
     probes.append(target.client.request("GET", "/vabc" + obj.path, resource=resource.name))
     for ex in probes:
         named = ex.request_headers.get("X-Version") or ex.url
         expect(ex.status < 500, "VER-5", f"unknown version {named}: HTTP {ex.status}", ex)
-        expect(ex.status in (403, 404), "VER-5",
-               f"unknown version {named} answered HTTP {ex.status}: a silent fallback, or outside 403/404", ex)
-        expect(ex.envelope is not None and ex.envelope.get("success") is False, "VER-5",
-               f"unknown version {named}: error without the envelope", ex)
+        expect(
+            ex.status in (403, 404),
+            "VER-5",
+            f"unknown version {named} answered HTTP {ex.status}: a silent fallback, or outside 403/404",
+            ex,
+        )
+        expect(
+            ex.envelope is not None and ex.envelope.get("success") is False,
+            "VER-5",
+            f"unknown version {named}: error without the envelope",
+            ex,
+        )
