@@ -290,14 +290,35 @@ class _Loader:
 
 # -- $ref resolution -----------------------------------------------------------------------
 _ANNOTATIONS = frozenset(
-    {"description", "title", "default", "examples", "example", "readOnly", "writeOnly", "deprecated",
-     "$comment", "nullable"}
+    {
+        "description",
+        "title",
+        "default",
+        "examples",
+        "example",
+        "readOnly",
+        "writeOnly",
+        "deprecated",
+        "$comment",
+        "nullable",
+    }
 )
 _SCHEMA_ONLY = ("$id", "$schema", "$defs", "$anchor")
 _SUBSCHEMA_MAPS = ("properties", "patternProperties", "dependentSchemas", "$defs", "definitions")
 _SUBSCHEMA_LISTS = ("allOf", "anyOf", "oneOf", "prefixItems")
-_SUBSCHEMA_ONE = ("items", "additionalProperties", "not", "if", "then", "else", "contains",
-                  "propertyNames", "unevaluatedProperties", "unevaluatedItems", "additionalItems")
+_SUBSCHEMA_ONE = (
+    "items",
+    "additionalProperties",
+    "not",
+    "if",
+    "then",
+    "else",
+    "contains",
+    "propertyNames",
+    "unevaluatedProperties",
+    "unevaluatedItems",
+    "additionalItems",
+)
 
 
 class _Resolver:
@@ -319,7 +340,7 @@ class _Resolver:
             if uri in seen:
                 raise DescriptionError(f"{where}: $ref loop at {node['$ref']}")
             seen.add(uri)
-            node, base = self._target(uri, where)
+            node, base = self._target(uri, node["$ref"], where)
         return node, base
 
     def schema(self, node: Any, base: str, where: str) -> Any:
@@ -337,19 +358,19 @@ class _Resolver:
             uri = urljoin(base, ref)
             if uri in stack:
                 raise DescriptionError(f"{where}: recursive $ref {ref!r} is not supported")
-            target, target_base = self._target(uri, where)
+            target, target_base = self._target(uri, ref, where)
             resolved = self._inline(target, target_base, where, (*stack, uri))
             siblings = {k: self._inline(v, base, where, stack) for k, v in node.items() if k != "$ref"}
             return _merge_ref(resolved, siblings)
         return {k: self._inline(v, base, where, stack) for k, v in node.items() if k not in _SCHEMA_ONLY}
 
-    def _target(self, uri: str, where: str) -> tuple[Any, str]:
+    def _target(self, uri: str, ref: str, where: str) -> tuple[Any, str]:
         doc_uri, fragment = urldefrag(uri)
         doc, base = self.loader.document(doc_uri, where)
         if not fragment:
             return doc, base
         if not fragment.startswith("/"):
-            raise DescriptionError(f"{where}: $ref {uri!r}: only JSON-pointer fragments are supported")
+            raise DescriptionError(f"{where}: $ref {ref!r}: only JSON-pointer fragments are supported")
         node = doc
         for token in fragment[1:].split("/"):
             token = unquote(token).replace("~1", "/").replace("~0", "~")
@@ -358,7 +379,7 @@ class _Resolver:
             elif isinstance(node, list) and token.isdigit() and int(token) < len(node):
                 node = node[int(token)]
             else:
-                raise DescriptionError(f"{where}: $ref {uri!r} points at nothing")
+                raise DescriptionError(f"{where}: $ref {ref!r} points at nothing")
         return node, base
 
 
@@ -444,8 +465,10 @@ def _nullable(schema: Any) -> bool:
         types = member.get("type")
         if types == "null" or (isinstance(types, list) and "null" in types):
             return True
-        if member.get("nullable") is True or None in (member.get("enum") or []) or (
-            "const" in member and member["const"] is None
+        if (
+            member.get("nullable") is True
+            or None in (member.get("enum") or [])
+            or ("const" in member and member["const"] is None)
         ):
             return True
     return False
@@ -498,8 +521,9 @@ _CREATED = ("created", "inserted")
 _UPDATED = ("updated", "modified", "changed", "last_modified")
 
 
-def _role(name: str, read_only: bool, kind: str, names: set[str], id_param: str,
-          parent_param: str | None, times: set[str]) -> str | None:
+def _role(
+    name: str, read_only: bool, kind: str, names: set[str], id_param: str, parent_param: str | None, times: set[str]
+) -> str | None:
     if name == id_param or (name == "id" and id_param not in names):
         return "id"
     if parent_param is not None and name == parent_param:
@@ -621,8 +645,7 @@ class _Builder:
             parent_item = by_shape.get(_shape(segs[:cut]))
             if parent_item is None:
                 raise DescriptionError(
-                    f"{where}: its parent path {'/' + '/'.join(segs[:cut])} is not an item path "
-                    "(GET plus PUT or POST)"
+                    f"{where}: its parent path {'/' + '/'.join(segs[:cut])} is not an item path (GET plus PUT or POST)"
                 )
             parent = built[parent_item.path]
             parent_param = _PARAM.match(segs[cut - 1]).group(1)  # type: ignore[union-attr]
@@ -657,9 +680,7 @@ class _Builder:
         schema = self.resolver.schema(_json_content((response or {}).get("content")), base, where)
         data = _object_parts(schema)[0].get("data")
         if not isinstance(data, dict) or not _object_parts(data)[0]:
-            raise DescriptionError(
-                f"{where}: the 200 response schema has no envelope 'data' object with properties"
-            )
+            raise DescriptionError(f"{where}: the 200 response schema has no envelope 'data' object with properties")
         return data
 
     def _write_schema(self, cand: _Item, where: str) -> tuple[dict[str, Any], str]:
@@ -674,12 +695,21 @@ class _Builder:
                 return schema, op_where
         raise DescriptionError(f"{where}: PUT/POST has no JSON request body object schema with properties")
 
-    def _fields(self, data: dict[str, Any], write: dict[str, Any], id_param: str,
-                parent_param: str | None, where: str, write_where: str) -> dict[str, Field]:
+    def _fields(
+        self,
+        data: dict[str, Any],
+        write: dict[str, Any],
+        id_param: str,
+        parent_param: str | None,
+        where: str,
+        write_where: str,
+    ) -> dict[str, Field]:
         data_props, _ = _object_parts(data)
         write_props, write_required = _object_parts(write)
         order = [*data_props, *(n for n in write_props if n not in data_props)]
-        kinds = {n: _classify(n, write_props.get(n, data_props.get(n)), f"{where}: property {n}") for n in order}
+        both = {n: {"allOf": [s for s in (write_props.get(n), data_props.get(n)) if isinstance(s, dict)]}
+                for n in order}
+        kinds = {n: _classify(n, both[n], f"{where}: property {n}") for n in order}
         times = {n for n, (kind, _, _) in kinds.items() if kind == "time"}
         fields: dict[str, Field] = {}
         for name in order:

@@ -174,7 +174,7 @@ class ReferenceApp:
             b.may_write(ctx, old)
             fields = b.compose(ctx, old, values)
             created, updated = b.stamp(ctx, old, fields)
-            return Record(dict(route.ids), fields, created, updated, old.extra if old else {})
+            return Record(dict(route.ids), fields, created, updated)
 
         try:
             return self.services.store.write(ctx.org_id, route.key, build)

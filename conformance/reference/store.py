@@ -14,7 +14,7 @@ from __future__ import annotations
 import copy
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -29,7 +29,6 @@ class Record:
     fields: dict[str, Any]
     created: datetime
     updated: datetime
-    extra: dict[str, Any] = field(default_factory=dict)  # room for a variant's bookkeeping
 
 
 class ParentMissing(LookupError):
@@ -89,7 +88,3 @@ class Store:
         """Whether the object exists or was deleted (tombstone)."""
         with self._lock:
             return key in self._objects.get(org, {}) or key in self._deleted.get(org, set())
-
-    def orgs(self) -> list[int]:
-        with self._lock:
-            return sorted(self._objects)

@@ -26,7 +26,9 @@ class Issue:
     value: Any = None
 
 
-def check_body(ctx: Ctx, behaviour: Behaviour, resource: Resource, body: dict[str, Any]) -> tuple[dict[str, Any], list[Issue]]:
+def check_body(
+    ctx: Ctx, behaviour: Behaviour, resource: Resource, body: dict[str, Any]
+) -> tuple[dict[str, Any], list[Issue]]:
     """(values to store, issues). Fields of a later version are dropped silently:
     a version-1 client neither sees nor sets them."""
     writable = {f.name: f for f in resource.writable(ctx.version)}
