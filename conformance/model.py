@@ -707,8 +707,9 @@ class _Builder:
         data_props, _ = _object_parts(data)
         write_props, write_required = _object_parts(write)
         order = [*data_props, *(n for n in write_props if n not in data_props)]
-        both = {n: {"allOf": [s for s in (write_props.get(n), data_props.get(n)) if isinstance(s, dict)]}
-                for n in order}
+        both = {
+            n: {"allOf": [s for s in (write_props.get(n), data_props.get(n)) if isinstance(s, dict)]} for n in order
+        }
         kinds = {n: _classify(n, both[n], f"{where}: property {n}") for n in order}
         times = {n for n, (kind, _, _) in kinds.items() if kind == "time"}
         fields: dict[str, Field] = {}

@@ -30,8 +30,15 @@ def alt() -> TargetModel:
 
 def _summary(model: TargetModel) -> dict[str, tuple]:
     return {
-        r.name: (r.item_path, r.id_param, r.parent.name if r.parent else None, r.parent_param, r.collection_path,
-                 r.limit_max, r.limit_default)
+        r.name: (
+            r.item_path,
+            r.id_param,
+            r.parent.name if r.parent else None,
+            r.parent_param,
+            r.collection_path,
+            r.limit_max,
+            r.limit_default,
+        )
         for r in model.resources
     }
 
@@ -40,10 +47,24 @@ def test_reference_resources_parents_and_limits(reference: TargetModel) -> None:
     assert _summary(reference) == {
         "mailing_lists": ("/mailing_lists/{id}", "id", None, None, "/mailing_lists", 100, 25),
         "campaigns": ("/campaigns/{id}", "id", None, None, "/campaigns", 100, 25),
-        "subscribers": ("/mailing_lists/{list_id}/subscribers/{id}", "id", "mailing_lists", "list_id",
-                        "/mailing_lists/{list_id}/subscribers", 100, 25),
-        "custom_fields": ("/mailing_lists/{list_id}/custom_fields/{id}", "id", "mailing_lists", "list_id",
-                          "/mailing_lists/{list_id}/custom_fields", 100, 25),
+        "subscribers": (
+            "/mailing_lists/{list_id}/subscribers/{id}",
+            "id",
+            "mailing_lists",
+            "list_id",
+            "/mailing_lists/{list_id}/subscribers",
+            100,
+            25,
+        ),
+        "custom_fields": (
+            "/mailing_lists/{list_id}/custom_fields/{id}",
+            "id",
+            "mailing_lists",
+            "list_id",
+            "/mailing_lists/{list_id}/custom_fields",
+            100,
+            25,
+        ),
     }
     assert reference.versions == [1, 2] and reference.latest_version == 2
     assert all(r.methods == {"GET", "PUT", "POST", "DELETE"} for r in reference.resources)
@@ -53,8 +74,10 @@ def test_reference_resources_parents_and_limits(reference: TargetModel) -> None:
 
 def test_reference_fields(reference: TargetModel) -> None:
     def fields(name: str) -> dict[str, tuple]:
-        return {f.name: (f.kind, f.required, f.read_only, f.nullable, f.enum_set, f.min_version, f.role)
-                for f in reference.resource(name).fields.values()}
+        return {
+            f.name: (f.kind, f.required, f.read_only, f.nullable, f.enum_set, f.min_version, f.role)
+            for f in reference.resource(name).fields.values()
+        }
 
     server = {
         "id": ("other", False, True, False, None, 1, "id"),
@@ -187,24 +210,56 @@ def test_minimal_description_defaults(tmp_path: Path) -> None:
         ("openapi: 3.1.0\npaths: {}\n", "api.yaml", "has no paths"),
         ("openapi: 3.1.0\npaths:\n  /things:\n    get: {responses: {}}\n", "api.yaml", "no item paths"),
         (MINIMAL + "x-spec-versions: [0]\n", "api.yaml", "x-spec-versions must be"),
-        (MINIMAL.replace("{type: string}}, required", "{$ref: 'missing.json'}}, required"), "api.yaml",
-         "paths./things/{id}.put: $ref target"),
-        (MINIMAL.replace("{type: string}}, required", "{$ref: '#/nowhere'}}, required"), "api.yaml",
-         "'#/nowhere' points at nothing"),
-        (MINIMAL.replace("name: {type: string}}}", "name: {type: string, x-spec-enum: colours}}}"), "api.yaml",
-         "x-spec-enum 'colours'"),
-        (MINIMAL.replace("/things/{id}", "/shelves/{shelf}/things/{id}"), "api.yaml",
-         "its parent path /shelves/{shelf} is not an item path"),
-        (MINIMAL.replace("data: {properties", "other: {properties"), "api.yaml",
-         "paths./things/{id}.get: the 200 response schema has no envelope 'data'"),
-        (MINIMAL.replace("schema: {properties: {name: {type: string}}, required: [name]}",
-                         "schema: {$ref: '#/components/schemas/Loop'}")
-         + "components: {schemas: {Loop: {properties: {next: {$ref: '#/components/schemas/Loop'}}}}}\n",
-         "api.yaml", "recursive $ref"),
+        (
+            MINIMAL.replace("{type: string}}, required", "{$ref: 'missing.json'}}, required"),
+            "api.yaml",
+            "paths./things/{id}.put: $ref target",
+        ),
+        (
+            MINIMAL.replace("{type: string}}, required", "{$ref: '#/nowhere'}}, required"),
+            "api.yaml",
+            "'#/nowhere' points at nothing",
+        ),
+        (
+            MINIMAL.replace("name: {type: string}}}", "name: {type: string, x-spec-enum: colours}}}"),
+            "api.yaml",
+            "x-spec-enum 'colours'",
+        ),
+        (
+            MINIMAL.replace("/things/{id}", "/shelves/{shelf}/things/{id}"),
+            "api.yaml",
+            "its parent path /shelves/{shelf} is not an item path",
+        ),
+        (
+            MINIMAL.replace("data: {properties", "other: {properties"),
+            "api.yaml",
+            "paths./things/{id}.get: the 200 response schema has no envelope 'data'",
+        ),
+        (
+            MINIMAL.replace(
+                "schema: {properties: {name: {type: string}}, required: [name]}",
+                "schema: {$ref: '#/components/schemas/Loop'}",
+            )
+            + "components: {schemas: {Loop: {properties: {next: {$ref: '#/components/schemas/Loop'}}}}}\n",
+            "api.yaml",
+            "recursive $ref",
+        ),
     ],
-    ids=["yaml-syntax", "json-syntax", "swagger-2", "not-a-mapping", "no-paths", "no-item-paths",
-         "bad-versions", "missing-ref-file", "dangling-pointer", "unknown-enum-set", "missing-parent",
-         "no-envelope", "recursive-ref"],
+    ids=[
+        "yaml-syntax",
+        "json-syntax",
+        "swagger-2",
+        "not-a-mapping",
+        "no-paths",
+        "no-item-paths",
+        "bad-versions",
+        "missing-ref-file",
+        "dangling-pointer",
+        "unknown-enum-set",
+        "missing-parent",
+        "no-envelope",
+        "recursive-ref",
+    ],
 )
 def test_bad_descriptions_say_where(tmp_path: Path, text: str, name: str, expected: str) -> None:
     path = _write(tmp_path, text, name)

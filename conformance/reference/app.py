@@ -85,7 +85,7 @@ class ReferenceApp:
     async def respond(self, request: Request) -> Response:
         path = request.scope["path"]
         if self.description_dir is not None and path.startswith(DESCRIPTION_PREFIX) and self.base:
-            return self._description_file(path[len(DESCRIPTION_PREFIX):])
+            return self._description_file(path[len(DESCRIPTION_PREFIX) :])
         ctx = Ctx(request, self.services, request.method.upper())
         try:
             reply = await self._dispatch(ctx, path)
@@ -107,7 +107,7 @@ class ReferenceApp:
         if rel is None:
             raise not_found(f"{path} is not under the API root {self.base or '/'}")
         m = _VERSION_SEGMENT.match(rel)
-        ctx.path_version, ctx.path = (m.group(1), rel[m.end():]) if m else (None, rel)
+        ctx.path_version, ctx.path = (m.group(1), rel[m.end() :]) if m else (None, rel)
         ctx.header_version = ctx.request.headers.get("x-version")
         ctx.org = b.authenticate(ctx)
         ctx.version = b.version(ctx)
@@ -125,7 +125,7 @@ class ReferenceApp:
         if not self.base:
             return path
         if path == self.base or path.startswith(self.base + "/"):
-            return path[len(self.base):]
+            return path[len(self.base) :]
         return None
 
     def _handler(self, ctx: Ctx) -> Handler | None:

@@ -253,9 +253,7 @@ class Behaviour:
         return reply
 
 
-HOOKS = frozenset(
-    name for name, value in vars(Behaviour).items() if callable(value) and not name.startswith("_")
-)
+HOOKS = frozenset(name for name, value in vars(Behaviour).items() if callable(value) and not name.startswith("_"))
 
 
 def _resource(ctx: Ctx):  # noqa: ANN202 - the route's resource

@@ -50,8 +50,15 @@ def _variant(name: str, description: str, **kw: Any) -> Switch:
     return _switch(name, description, None, **kw)
 
 
-def _switch(name: str, description: str, clause: str | None, *, tls: str | None = None,
-            zones: tuple[str, ...] | None = None, **hooks: Override) -> Switch:
+def _switch(
+    name: str,
+    description: str,
+    clause: str | None,
+    *,
+    tls: str | None = None,
+    zones: tuple[str, ...] | None = None,
+    **hooks: Override,
+) -> Switch:
     unknown = set(hooks) - HOOKS
     if unknown:
         raise AssertionError(f"{name}: no Behaviour hook named {sorted(unknown)}")
@@ -60,6 +67,7 @@ def _switch(name: str, description: str, clause: str | None, *, tls: str | None 
 
 # == overrides ===================================================================================
 # Each takes the correct behaviour (``default``) first. Grouped by clause group.
+
 
 def _later(previous: datetime, now: datetime) -> datetime:
     """A time strictly after ``previous``: a moved timestamp stays visible within one second."""
@@ -225,8 +233,9 @@ def _auth_wrong_key_403(default: Override, ctx: Ctx):  # noqa: ANN202
 
 def _auth_any_basic(default: Override, ctx: Ctx):  # noqa: ANN202
     if basic_credential(ctx.request.headers.get("authorization")) is not None:
-        return find_org(ctx.services.orgs, basic_credential(ctx.request.headers["authorization"])) or \
-            ctx.services.orgs[0]
+        return (
+            find_org(ctx.services.orgs, basic_credential(ctx.request.headers["authorization"])) or ctx.services.orgs[0]
+        )
     return default(ctx)
 
 
@@ -496,11 +505,20 @@ def _only_org_offset(default: Override, ctx: Ctx, text: str) -> datetime:
 # -- ENUM ---------------------------------------------------------------------------------------
 _LEGACY = {
     "subscriber_status": {"active": "subscribed", "deactivated": "disabled"},
-    "custom_field_type": {"text": "string", "text_multiline": "textarea", "number": "integer",
-                          "boolean": "yes_no", "day_of_year": "month_day"},
-    "winner_metric": {"opens_unique": "unique_opens", "clicks_unique": "unique_clicks",
-                      "opens_total": "total_opens", "clicks_total": "total_clicks",
-                      "click_to_open_rate": "ctor"},
+    "custom_field_type": {
+        "text": "string",
+        "text_multiline": "textarea",
+        "number": "integer",
+        "boolean": "yes_no",
+        "day_of_year": "month_day",
+    },
+    "winner_metric": {
+        "opens_unique": "unique_opens",
+        "clicks_unique": "unique_clicks",
+        "opens_total": "total_opens",
+        "clicks_total": "total_clicks",
+        "click_to_open_rate": "ctor",
+    },
 }
 
 
@@ -540,8 +558,14 @@ def _keep_unknown(default: Override, ctx: Ctx, issues: list[Any]) -> list[Any]:
 
 # -- wire variants ------------------------------------------------------------------------------
 def _extra_headers(ctx: Ctx, reply: Reply) -> None:
-    reply.headers.update({"x-request-id": uuid.uuid4().hex, "cache-control": "no-store",
-                          "x-ratelimit-remaining": "999", "x-content-type-options": "nosniff"})
+    reply.headers.update(
+        {
+            "x-request-id": uuid.uuid4().hex,
+            "cache-control": "no-store",
+            "x-ratelimit-remaining": "999",
+            "x-content-type-options": "nosniff",
+        }
+    )
 
 
 def _charset(ctx: Ctx, reply: Reply) -> None:
@@ -562,188 +586,430 @@ def _errors(ctx: Ctx, reply: Reply) -> bool:
 _CATALOGUE: list[Switch] = [
     # TLS
     _fault("tls-plain-http", "TLS-1", "Serves the API over plain HTTP (TLS terminated nowhere).", tls="plain"),
-    _fault("tls-untrusted-cert", "TLS-2", "Presents a certificate from a CA other than the published one "
-           "(a leftover self-signed test certificate).", tls="untrusted"),
-    _fault("tls-wrong-hostname", "TLS-2", "Presents a certificate issued for another host name.",
-           tls="wrong-host"),
+    _fault(
+        "tls-untrusted-cert",
+        "TLS-2",
+        "Presents a certificate from a CA other than the published one (a leftover self-signed test certificate).",
+        tls="untrusted",
+    ),
+    _fault("tls-wrong-hostname", "TLS-2", "Presents a certificate issued for another host name.", tls="wrong-host"),
     _fault("tls-expired-cert", "TLS-2", "Presents an expired certificate (renewal forgotten).", tls="expired"),
     # JSON
-    _fault("json-content-type-text", "JSON-1", "Sends JSON labelled Content-Type: text/plain.",
-           encode_reply=_after_encode(lambda ctx, r: r.headers.__setitem__("content-type", "text/plain"))),
-    _fault("json-html-error-page", "JSON-1", "Answers 404 with the web framework's HTML error page.",
-           encode_reply=_after_encode(_html_404)),
-    _fault("json-empty-delete-body", "JSON-1", "Answers a successful DELETE with an empty body.",
-           encode_reply=_after_encode(_empty_delete)),
-    _fault("json-500-on-bad-body", "JSON-2", "Lets the JSON decoder's exception escape: a body that is not "
-           "a JSON object gets 500.", parse_body=_bad_body_500),
-    _fault("json-bad-body-validation", "JSON-2", "Answers a non-JSON or non-object body with "
-           "validation_failed instead of invalid_request.", parse_body=_bad_body_validation),
-    _fault("json-pretty", "JSON-3", "Pretty-prints every response (indent=2).",
-           encode_reply=_after_encode(lambda ctx, r: _recode(ctx, r, indent=2))),
+    _fault(
+        "json-content-type-text",
+        "JSON-1",
+        "Sends JSON labelled Content-Type: text/plain.",
+        encode_reply=_after_encode(lambda ctx, r: r.headers.__setitem__("content-type", "text/plain")),
+    ),
+    _fault(
+        "json-html-error-page",
+        "JSON-1",
+        "Answers 404 with the web framework's HTML error page.",
+        encode_reply=_after_encode(_html_404),
+    ),
+    _fault(
+        "json-empty-delete-body",
+        "JSON-1",
+        "Answers a successful DELETE with an empty body.",
+        encode_reply=_after_encode(_empty_delete),
+    ),
+    _fault(
+        "json-500-on-bad-body",
+        "JSON-2",
+        "Lets the JSON decoder's exception escape: a body that is not a JSON object gets 500.",
+        parse_body=_bad_body_500,
+    ),
+    _fault(
+        "json-bad-body-validation",
+        "JSON-2",
+        "Answers a non-JSON or non-object body with validation_failed instead of invalid_request.",
+        parse_body=_bad_body_validation,
+    ),
+    _fault(
+        "json-pretty",
+        "JSON-3",
+        "Pretty-prints every response (indent=2).",
+        encode_reply=_after_encode(lambda ctx, r: _recode(ctx, r, indent=2)),
+    ),
     # ENV
-    _fault("env-extra-key", "ENV-1", "Adds a request_id key to every envelope.",
-           shape_reply=_after_shape(_set("request_id", lambda: uuid.uuid4().hex, lambda c, r: True))),
-    _fault("env-missing-null-keys", "ENV-1", "Serializer drops null members: success bodies lack "
-           "error_code/error_message, errors lack data.", shape_reply=_after_shape(_drop_nulls)),
-    _fault("env-success-string", "ENV-1", "success is the string \"true\"/\"false\", not a boolean.",
-           shape_reply=_after_shape(_success_as_string)),
-    _fault("env-delete-data-null", "ENV-2", "A successful DELETE has data null.",
-           shape_reply=_after_shape(_set("data", None, lambda c, r: c.method == "DELETE" and r.ok))),
-    _fault("env-success-message", "ENV-2", "Successes carry error_message \"OK\".",
-           shape_reply=_after_shape(_set("error_message", "OK", lambda c, r: r.ok))),
-    _fault("env-error-data-not-null", "ENV-3", "Errors other than 401 carry data {} instead of null.",
-           shape_reply=_after_shape(_set("data", dict, _errors))),
-    _fault("env-empty-error-message", "ENV-3", "Errors carry an empty error_message.",
-           shape_reply=_after_shape(_set("error_message", "", lambda c, r: not r.ok))),
-    _fault("env-unknown-error-code", "ENV-3", "Uses the non-spec code invalid_field for validation errors.",
-           shape_reply=_after_shape(_set("error_code", "invalid_field", _validation_failed))),
-    _fault("env-success-on-404", "ENV-4", "404 answers say success true.",
-           shape_reply=_after_shape(_set("success", True, lambda c, r: _is_404(r)))),
-    _fault("env-failure-200", "ENV-4", "Validation errors come with HTTP 200 (success false in the body).",
-           shape_reply=_after_shape(_to_status(200, None, _validation_failed))),
+    _fault(
+        "env-extra-key",
+        "ENV-1",
+        "Adds a request_id key to every envelope.",
+        shape_reply=_after_shape(_set("request_id", lambda: uuid.uuid4().hex, lambda c, r: True)),
+    ),
+    _fault(
+        "env-missing-null-keys",
+        "ENV-1",
+        "Serializer drops null members: success bodies lack error_code/error_message, errors lack data.",
+        shape_reply=_after_shape(_drop_nulls),
+    ),
+    _fault(
+        "env-success-string",
+        "ENV-1",
+        'success is the string "true"/"false", not a boolean.',
+        shape_reply=_after_shape(_success_as_string),
+    ),
+    _fault(
+        "env-delete-data-null",
+        "ENV-2",
+        "A successful DELETE has data null.",
+        shape_reply=_after_shape(_set("data", None, lambda c, r: c.method == "DELETE" and r.ok)),
+    ),
+    _fault(
+        "env-success-message",
+        "ENV-2",
+        'Successes carry error_message "OK".',
+        shape_reply=_after_shape(_set("error_message", "OK", lambda c, r: r.ok)),
+    ),
+    _fault(
+        "env-error-data-not-null",
+        "ENV-3",
+        "Errors other than 401 carry data {} instead of null.",
+        shape_reply=_after_shape(_set("data", dict, _errors)),
+    ),
+    _fault(
+        "env-empty-error-message",
+        "ENV-3",
+        "Errors carry an empty error_message.",
+        shape_reply=_after_shape(_set("error_message", "", lambda c, r: not r.ok)),
+    ),
+    _fault(
+        "env-unknown-error-code",
+        "ENV-3",
+        "Uses the non-spec code invalid_field for validation errors.",
+        shape_reply=_after_shape(_set("error_code", "invalid_field", _validation_failed)),
+    ),
+    _fault(
+        "env-success-on-404",
+        "ENV-4",
+        "404 answers say success true.",
+        shape_reply=_after_shape(_set("success", True, lambda c, r: _is_404(r))),
+    ),
+    _fault(
+        "env-failure-200",
+        "ENV-4",
+        "Validation errors come with HTTP 200 (success false in the body).",
+        shape_reply=_after_shape(_to_status(200, None, _validation_failed)),
+    ),
     # STATUS
-    _fault("status-422-validation", "STATUS-1", "Answers validation errors with 422.",
-           shape_reply=_after_shape(_to_status(422, None, _validation_failed))),
-    _fault("status-405-wrong-method", "STATUS-1", "Answers a method the path lacks with 405.",
-           unknown_method=_method_405),
-    _fault("status-wrong-error-code", "STATUS-2", "404 answers carry error_code invalid_request.",
-           shape_reply=_after_shape(_set("error_code", "invalid_request", lambda c, r: _is_404(r)))),
-    _fault("status-500-on-missing-required", "STATUS-3", "A missing required field raises KeyError: 500.",
-           judge=_crash_on("required", KeyError)),
-    _fault("status-500-on-wrong-type", "STATUS-3", "A field of the wrong JSON type raises TypeError: 500.",
-           judge=_crash_on("type", TypeError)),
-    _fault("status-200-on-missing", "STATUS-4", "GET of a missing object answers 200 with data {}.",
-           shape_reply=_after_shape(_missing_object_as_empty)),
-    _fault("status-unknown-path-403", "STATUS-4", "An unknown path gets 403 invalid_request.",
-           shape_reply=_after_shape(_to_status(403, "invalid_request",
-                                               lambda c, r: _is_404(r) and c.org is not None and c.route is None))),
-    _fault("status-ignore-limit-max", "STATUS-5", "A limit above the maximum is silently capped.",
-           limit=_limit_capped),
-    _fault("status-too-many-validation", "STATUS-5", "A limit above the maximum gets validation_failed.",
-           limit=_limit_code("requested_too_many", "validation_failed")),
-    _fault("status-update-201", "STATUS-6", "Every successful write answers 201, updates too.",
-           write_status=_status_always(201)),
+    _fault(
+        "status-422-validation",
+        "STATUS-1",
+        "Answers validation errors with 422.",
+        shape_reply=_after_shape(_to_status(422, None, _validation_failed)),
+    ),
+    _fault(
+        "status-405-wrong-method", "STATUS-1", "Answers a method the path lacks with 405.", unknown_method=_method_405
+    ),
+    _fault(
+        "status-wrong-error-code",
+        "STATUS-2",
+        "404 answers carry error_code invalid_request.",
+        shape_reply=_after_shape(_set("error_code", "invalid_request", lambda c, r: _is_404(r))),
+    ),
+    _fault(
+        "status-500-on-missing-required",
+        "STATUS-3",
+        "A missing required field raises KeyError: 500.",
+        judge=_crash_on("required", KeyError),
+    ),
+    _fault(
+        "status-500-on-wrong-type",
+        "STATUS-3",
+        "A field of the wrong JSON type raises TypeError: 500.",
+        judge=_crash_on("type", TypeError),
+    ),
+    _fault(
+        "status-200-on-missing",
+        "STATUS-4",
+        "GET of a missing object answers 200 with data {}.",
+        shape_reply=_after_shape(_missing_object_as_empty),
+    ),
+    _fault(
+        "status-unknown-path-403",
+        "STATUS-4",
+        "An unknown path gets 403 invalid_request.",
+        shape_reply=_after_shape(
+            _to_status(403, "invalid_request", lambda c, r: _is_404(r) and c.org is not None and c.route is None)
+        ),
+    ),
+    _fault("status-ignore-limit-max", "STATUS-5", "A limit above the maximum is silently capped.", limit=_limit_capped),
+    _fault(
+        "status-too-many-validation",
+        "STATUS-5",
+        "A limit above the maximum gets validation_failed.",
+        limit=_limit_code("requested_too_many", "validation_failed"),
+    ),
+    _fault(
+        "status-update-201",
+        "STATUS-6",
+        "Every successful write answers 201, updates too.",
+        write_status=_status_always(201),
+    ),
     # AUTH
-    _fault("auth-skip-on-reads", "AUTH-1", "GET without an Authorization header is served (as org 1).",
-           authenticate=_auth_skip_reads),
-    _fault("auth-401-data-not-null", "AUTH-1", "401 answers carry data {}.",
-           shape_reply=_after_shape(_set("data", dict, lambda c, r: r.status == 401))),
-    _fault("auth-unknown-path-404", "AUTH-1", "Routes before authenticating: an unknown path gets 404 "
-           "without credentials.", authenticate=_auth_route_first),
+    _fault(
+        "auth-skip-on-reads",
+        "AUTH-1",
+        "GET without an Authorization header is served (as org 1).",
+        authenticate=_auth_skip_reads,
+    ),
+    _fault(
+        "auth-401-data-not-null",
+        "AUTH-1",
+        "401 answers carry data {}.",
+        shape_reply=_after_shape(_set("data", dict, lambda c, r: r.status == 401)),
+    ),
+    _fault(
+        "auth-unknown-path-404",
+        "AUTH-1",
+        "Routes before authenticating: an unknown path gets 404 without credentials.",
+        authenticate=_auth_route_first,
+    ),
     _fault("auth-403-wrong-key", "AUTH-2", "A present but wrong key gets 403.", authenticate=_auth_wrong_key_403),
-    _fault("auth-accept-any-basic", "AUTH-2", "Any Basic credential is accepted (as org 1).",
-           authenticate=_auth_any_basic),
-    _fault("auth-500-undecodable", "AUTH-2", "Decodes unknown keys to find the org number: garbage gets 500.",
-           authenticate=_auth_decode_crash),
-    _fault("auth-accept-bearer", "AUTH-2", "Accepts a valid key under any scheme (Bearer, Token, ...).",
-           authenticate=_auth_any_scheme),
-    _fault("auth-reject-valid", "AUTH-3", "Expects RFC 7617 base64(key:) instead of the key verbatim.",
-           authenticate=_auth_double_decode),
+    _fault(
+        "auth-accept-any-basic", "AUTH-2", "Any Basic credential is accepted (as org 1).", authenticate=_auth_any_basic
+    ),
+    _fault(
+        "auth-500-undecodable",
+        "AUTH-2",
+        "Decodes unknown keys to find the org number: garbage gets 500.",
+        authenticate=_auth_decode_crash,
+    ),
+    _fault(
+        "auth-accept-bearer",
+        "AUTH-2",
+        "Accepts a valid key under any scheme (Bearer, Token, ...).",
+        authenticate=_auth_any_scheme,
+    ),
+    _fault(
+        "auth-reject-valid",
+        "AUTH-3",
+        "Expects RFC 7617 base64(key:) instead of the key verbatim.",
+        authenticate=_auth_double_decode,
+    ),
     _fault("auth-cross-org-read", "AUTH-4", "GET finds objects of any organization.", load=_read_any_org),
-    _fault("auth-cross-org-delete", "AUTH-4", "DELETE removes the id in every organization.",
-           delete=_delete_any_org),
+    _fault("auth-cross-org-delete", "AUTH-4", "DELETE removes the id in every organization.", delete=_delete_any_org),
     # VER
     _fault("ver-header-ignored", "VER-1", "Ignores X-Version (serves version 1).", version=_ignore_header),
     _fault("ver-path-unsupported", "VER-2", "Has no /vN routes: 404.", version=_no_path_version),
     _fault("ver-latest-default", "VER-3", "No version means the latest, not 1.", version=_latest_by_default),
-    _fault("ver-header-ignored-on-write", "VER-4", "Honours X-Version on reads but not on writes (the /vN "
-           "path works for both).", version=_ignore_header_on_write),
-    _fault("ver-unknown-fallback", "VER-5", "An unknown or malformed version silently serves version 1.",
-           version=_fallback_to_1),
-    _fault("ver-500-bad-header", "VER-5", "int(X-Version) unguarded: X-Version: abc gets 500.",
-           version=_int_header),
+    _fault(
+        "ver-header-ignored-on-write",
+        "VER-4",
+        "Honours X-Version on reads but not on writes (the /vN path works for both).",
+        version=_ignore_header_on_write,
+    ),
+    _fault(
+        "ver-unknown-fallback",
+        "VER-5",
+        "An unknown or malformed version silently serves version 1.",
+        version=_fallback_to_1,
+    ),
+    _fault("ver-500-bad-header", "VER-5", "int(X-Version) unguarded: X-Version: abc gets 500.", version=_int_header),
     # IDEM
-    _fault("idem-post-conflict", "IDEM-1", "POST is create-only: a second POST gets 403.",
-           may_write=_post_conflict),
-    _fault("idem-post-duplicates", "IDEM-1", "Every POST inserts a row: repeats show up twice in the collection.",
-           may_write=_post_duplicates_count, listing=_post_duplicates_list),
-    _fault("idem-put-update-only", "IDEM-2", "PUT is update-only: PUT to a new id gets 404.",
-           may_write=_put_update_only),
-    _fault("idem-put-no-defaults", "IDEM-2", "PUT stores omitted fields as null instead of their defaults.",
-           compose=_put_without_defaults),
-    _fault("idem-merge", "IDEM-3", "Writes merge into the stored object instead of replacing it.",
-           compose=_merge),
-    _fault("idem-stale-read", "IDEM-4", "GET serves a read cache that writes never invalidate.",
-           load=_stale_read),
-    _fault("idem-write-drops-field", "IDEM-4", "The read path loses the first optional field (its default "
-           "comes back).", load=_read_drops_field),
+    _fault("idem-post-conflict", "IDEM-1", "POST is create-only: a second POST gets 403.", may_write=_post_conflict),
+    _fault(
+        "idem-post-duplicates",
+        "IDEM-1",
+        "Every POST inserts a row: repeats show up twice in the collection.",
+        may_write=_post_duplicates_count,
+        listing=_post_duplicates_list,
+    ),
+    _fault(
+        "idem-put-update-only", "IDEM-2", "PUT is update-only: PUT to a new id gets 404.", may_write=_put_update_only
+    ),
+    _fault(
+        "idem-put-no-defaults",
+        "IDEM-2",
+        "PUT stores omitted fields as null instead of their defaults.",
+        compose=_put_without_defaults,
+    ),
+    _fault("idem-merge", "IDEM-3", "Writes merge into the stored object instead of replacing it.", compose=_merge),
+    _fault("idem-stale-read", "IDEM-4", "GET serves a read cache that writes never invalidate.", load=_stale_read),
+    _fault(
+        "idem-write-drops-field",
+        "IDEM-4",
+        "The read path loses the first optional field (its default comes back).",
+        load=_read_drops_field,
+    ),
     _fault("idem-get-side-effect", "IDEM-5", "GET records an access by moving updated_at.", load=_get_touches),
-    _fault("idem-delete-twice-404", "IDEM-6", "Deleting an already deleted object gets 404.",
-           delete=_delete_missing_404),
-    _fault("idem-delete-noop", "IDEM-6", "DELETE answers success but removes nothing.",
-           delete=lambda default, ctx, key: None),
-    _fault("idem-touch-updated-at", "IDEM-7", "Every write moves updated_at, even one that changes nothing.",
-           stamp=_touch_always),
-    _fault("idem-created-at-moves", "IDEM-7", "Updates reset created_at to the update time.",
-           stamp=_created_moves),
+    _fault(
+        "idem-delete-twice-404", "IDEM-6", "Deleting an already deleted object gets 404.", delete=_delete_missing_404
+    ),
+    _fault(
+        "idem-delete-noop",
+        "IDEM-6",
+        "DELETE answers success but removes nothing.",
+        delete=lambda default, ctx, key: None,
+    ),
+    _fault(
+        "idem-touch-updated-at",
+        "IDEM-7",
+        "Every write moves updated_at, even one that changes nothing.",
+        stamp=_touch_always,
+    ),
+    _fault("idem-created-at-moves", "IDEM-7", "Updates reset created_at to the update time.", stamp=_created_moves),
     # TIME
     _fault("time-z-suffix", "TIME-1", "Renders times in UTC with a Z suffix.", render_time=_time_z),
     _fault("time-fraction", "TIME-1", "Renders times with milliseconds (.000).", render_time=_time_fraction),
     _fault("time-no-colon", "TIME-1", "Renders offsets without a colon (+0530).", render_time=_time_no_colon),
-    _fault("time-epoch-local", "TIME-2", "Computes X_epoch from the local wall clock as if it were UTC.",
-           render_time=_epoch(_wall_clock_epoch)),
-    _fault("time-epoch-string", "TIME-2", "Renders X_epoch as a string.",
-           render_time=_epoch(lambda epoch, instant, zone: str(epoch))),
-    _fault("time-epoch-float", "TIME-2", "Renders X_epoch as a float.",
-           render_time=_epoch(lambda epoch, instant, zone: float(epoch))),
-    _fault("time-epoch-ms", "TIME-2", "Renders X_epoch in milliseconds.",
-           render_time=_epoch(lambda epoch, instant, zone: epoch * 1000)),
-    _fault("time-missing-epoch", "TIME-2", "Omits the X_epoch companions.",
-           render_time=_epoch(lambda epoch, instant, zone: OMIT)),
-    _fault("time-utc-not-org-zone", "TIME-3", "Renders times in UTC (+00:00), not the organization's zone.",
-           zone=_zone_utc),
-    _fault("time-dst-ignored", "TIME-3", "Uses the zone's standard offset all year (no DST).",
-           render_time=_standard_offset),
-    _fault("time-first-org-zone", "TIME-3", "Renders every organization's times in the first one's zone.",
-           zone=_zone_first_org),
-    _fault("time-date-with-time", "TIME-4", "Renders dates with a time part (YYYY-MM-DDT00:00:00).",
-           render_date=_date_with_time),
+    _fault(
+        "time-epoch-local",
+        "TIME-2",
+        "Computes X_epoch from the local wall clock as if it were UTC.",
+        render_time=_epoch(_wall_clock_epoch),
+    ),
+    _fault(
+        "time-epoch-string",
+        "TIME-2",
+        "Renders X_epoch as a string.",
+        render_time=_epoch(lambda epoch, instant, zone: str(epoch)),
+    ),
+    _fault(
+        "time-epoch-float",
+        "TIME-2",
+        "Renders X_epoch as a float.",
+        render_time=_epoch(lambda epoch, instant, zone: float(epoch)),
+    ),
+    _fault(
+        "time-epoch-ms",
+        "TIME-2",
+        "Renders X_epoch in milliseconds.",
+        render_time=_epoch(lambda epoch, instant, zone: epoch * 1000),
+    ),
+    _fault(
+        "time-missing-epoch",
+        "TIME-2",
+        "Omits the X_epoch companions.",
+        render_time=_epoch(lambda epoch, instant, zone: OMIT),
+    ),
+    _fault(
+        "time-utc-not-org-zone", "TIME-3", "Renders times in UTC (+00:00), not the organization's zone.", zone=_zone_utc
+    ),
+    _fault(
+        "time-dst-ignored", "TIME-3", "Uses the zone's standard offset all year (no DST).", render_time=_standard_offset
+    ),
+    _fault(
+        "time-first-org-zone",
+        "TIME-3",
+        "Renders every organization's times in the first one's zone.",
+        zone=_zone_first_org,
+    ),
+    _fault(
+        "time-date-with-time",
+        "TIME-4",
+        "Renders dates with a time part (YYYY-MM-DDT00:00:00).",
+        render_date=_date_with_time,
+    ),
     _fault("time-date-us-format", "TIME-4", "Renders dates as MM/DD/YYYY.", render_date=_date_us),
-    _fault("time-offset-dropped", "TIME-5", "Stores the wall-clock time in the org zone, ignoring the offset.",
-           to_instant=_offset_dropped),
-    _fault("time-accept-impossible-date", "TIME-5", "Accepts any NNNN-NN-NN date (2013-02-30).",
-           to_date=_date_pattern_only),
-    _fault("time-accept-malformed", "TIME-5", "Parses times leniently (2013-03-27 10:41, Z, fractions).",
-           to_instant=_lenient_time),
-    _fault("time-reject-other-offsets", "TIME-5", "Refuses times not written in the org's own offset.",
-           to_instant=_only_org_offset),
+    _fault(
+        "time-offset-dropped",
+        "TIME-5",
+        "Stores the wall-clock time in the org zone, ignoring the offset.",
+        to_instant=_offset_dropped,
+    ),
+    _fault(
+        "time-accept-impossible-date", "TIME-5", "Accepts any NNNN-NN-NN date (2013-02-30).", to_date=_date_pattern_only
+    ),
+    _fault(
+        "time-accept-malformed",
+        "TIME-5",
+        "Parses times leniently (2013-03-27 10:41, Z, fractions).",
+        to_instant=_lenient_time,
+    ),
+    _fault(
+        "time-reject-other-offsets",
+        "TIME-5",
+        "Refuses times not written in the org's own offset.",
+        to_instant=_only_org_offset,
+    ),
     # ENUM
-    _fault("enum-extra-status", "ENUM-1", "Returns legacy subscriber statuses (subscribed, disabled).",
-           render_enum=_legacy_names("subscriber_status")),
-    _fault("enum-legacy-field-type", "ENUM-2", "Returns legacy custom field types (string, textarea, ...).",
-           render_enum=_legacy_names("custom_field_type")),
-    _fault("enum-metric-renamed", "ENUM-3", "Returns renamed winner metrics (unique_opens, ctor, ...).",
-           render_enum=_legacy_names("winner_metric")),
+    _fault(
+        "enum-extra-status",
+        "ENUM-1",
+        "Returns legacy subscriber statuses (subscribed, disabled).",
+        render_enum=_legacy_names("subscriber_status"),
+    ),
+    _fault(
+        "enum-legacy-field-type",
+        "ENUM-2",
+        "Returns legacy custom field types (string, textarea, ...).",
+        render_enum=_legacy_names("custom_field_type"),
+    ),
+    _fault(
+        "enum-metric-renamed",
+        "ENUM-3",
+        "Returns renamed winner metrics (unique_opens, ctor, ...).",
+        render_enum=_legacy_names("winner_metric"),
+    ),
     _fault("enum-accept-unknown", "ENUM-4", "Accepts and stores values outside the set.", judge=_drop_enum_issues),
-    _fault("enum-partial-write", "ENUM-4", "Answers 403 for an out-of-set value but has stored it already.",
-           rejected=_store_before_refusing),
-    _fault("enum-case-insensitive", "ENUM-4", "Accepts values in any letter case and stores them as sent.",
-           judge=_case_insensitive_enum),
+    _fault(
+        "enum-partial-write",
+        "ENUM-4",
+        "Answers 403 for an out-of-set value but has stored it already.",
+        rejected=_store_before_refusing,
+    ),
+    _fault(
+        "enum-case-insensitive",
+        "ENUM-4",
+        "Accepts values in any letter case and stores them as sent.",
+        judge=_case_insensitive_enum,
+    ),
     # Valid variants: legal choices the suite must pass.
-    _variant("created-200", "Answers 200 (not 201) on create (STATUS-6 is only a SHOULD).",
-             write_status=_status_always(200)),
-    _variant("unknown-fields-reject", "Refuses unknown fields with 403 validation_failed (Ambiguity 7).",
-             judge=_keep_unknown),
-    _variant("delete-unknown-404", "DELETE of an id that never existed gets 404; an already deleted one "
-             "still succeeds (Ambiguity 6).", delete=_delete_never_existed_404),
-    _variant("extra-headers", "Adds X-Request-Id, Cache-Control and rate-limit headers.",
-             encode_reply=_after_encode(_extra_headers)),
+    _variant(
+        "created-200", "Answers 200 (not 201) on create (STATUS-6 is only a SHOULD).", write_status=_status_always(200)
+    ),
+    _variant(
+        "unknown-fields-reject", "Refuses unknown fields with 403 validation_failed (Ambiguity 7).", judge=_keep_unknown
+    ),
+    _variant(
+        "delete-unknown-404",
+        "DELETE of an id that never existed gets 404; an already deleted one still succeeds (Ambiguity 6).",
+        delete=_delete_never_existed_404,
+    ),
+    _variant(
+        "extra-headers",
+        "Adds X-Request-Id, Cache-Control and rate-limit headers.",
+        encode_reply=_after_encode(_extra_headers),
+    ),
     _variant("charset", "Content-Type: application/json; charset=utf-8.", encode_reply=_after_encode(_charset)),
     _variant("gzip", "Compresses responses when the client accepts gzip.", encode_reply=_after_encode(_gzip)),
-    _variant("json-spaced", "A single space after ':' and ',' (still compact per JSON-3).",
-             encode_reply=_after_encode(lambda ctx, r: _recode(ctx, r, separators=(", ", ": ")))),
-    _variant("version-error-403", "An unknown version gets 403 invalid_request instead of 404 not_found.",
-             version_error=_version_403),
-    _variant("method-403", "A method the path lacks gets 403 invalid_request instead of 404 (Ambiguity 13).",
-             unknown_method=lambda default, ctx: ApiError(403, "invalid_request", f"{ctx.method} is not offered")),
-    _variant("bad-query-invalid-request", "A limit below 1 or not an integer gets invalid_request "
-             "(Ambiguity 11).", limit=_limit_code("validation_failed", "invalid_request")),
-    _variant("zone-dst", "Organizations in America/New_York and Europe/Berlin (both observe DST).",
-             zones=("America/New_York", "Europe/Berlin")),
-    _variant("zone-kolkata", "The first organization is Asia/Kolkata (+05:30, no DST).",
-             zones=("Asia/Kolkata", "America/Chicago")),
-    _variant("zone-utc", "Organizations in UTC (+00:00, never Z) and Pacific/Chatham (+12:45/+13:45).",
-             zones=("UTC", "Pacific/Chatham")),
+    _variant(
+        "json-spaced",
+        "A single space after ':' and ',' (still compact per JSON-3).",
+        encode_reply=_after_encode(lambda ctx, r: _recode(ctx, r, separators=(", ", ": "))),
+    ),
+    _variant(
+        "version-error-403",
+        "An unknown version gets 403 invalid_request instead of 404 not_found.",
+        version_error=_version_403,
+    ),
+    _variant(
+        "method-403",
+        "A method the path lacks gets 403 invalid_request instead of 404 (Ambiguity 13).",
+        unknown_method=lambda default, ctx: ApiError(403, "invalid_request", f"{ctx.method} is not offered"),
+    ),
+    _variant(
+        "bad-query-invalid-request",
+        "A limit below 1 or not an integer gets invalid_request (Ambiguity 11).",
+        limit=_limit_code("validation_failed", "invalid_request"),
+    ),
+    _variant(
+        "zone-dst",
+        "Organizations in America/New_York and Europe/Berlin (both observe DST).",
+        zones=("America/New_York", "Europe/Berlin"),
+    ),
+    _variant(
+        "zone-kolkata",
+        "The first organization is Asia/Kolkata (+05:30, no DST).",
+        zones=("Asia/Kolkata", "America/Chicago"),
+    ),
+    _variant(
+        "zone-utc",
+        "Organizations in UTC (+00:00, never Z) and Pacific/Chatham (+12:45/+13:45).",
+        zones=("UTC", "Pacific/Chatham"),
+    ),
 ]
 
 FAULTS: dict[str, Switch] = {s.name: s for s in _CATALOGUE if s.is_fault}

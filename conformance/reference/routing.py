@@ -46,7 +46,7 @@ class _Template:
         self.regex = re.compile("".join(re.escape(p) + "([^/]+)" for p in pieces[:-1]) + re.escape(pieces[-1]))
         # Which resource each parameter identifies: the chain, root first.
         chain = resource.chain() if kind == "item" else resource.chain()[:-1]
-        self.owners = chain[-len(self.names):] if self.names else []
+        self.owners = chain[-len(self.names) :] if self.names else []
         self.validators = [jsonschema.Draft202012Validator(_id_schema(r.id_schema)) for r in self.owners]
 
     def match(self, path: str) -> Route | None:

@@ -51,12 +51,25 @@ class _EnvelopeH11Protocol(H11Protocol):
             super().shutdown()
 
     def send_400_response(self, msg: str) -> None:
-        body = json.dumps({"success": False, "data": None, "error_code": "invalid_request",
-                           "error_message": msg or "invalid HTTP request"}, separators=(",", ":")).encode()
-        headers = [(b"content-type", b"application/json"), (b"connection", b"close"),
-                   (b"content-length", str(len(body)).encode())]
-        for event in (h11.Response(status_code=403, headers=headers, reason=b"Forbidden"),
-                      h11.Data(data=body), h11.EndOfMessage()):
+        body = json.dumps(
+            {
+                "success": False,
+                "data": None,
+                "error_code": "invalid_request",
+                "error_message": msg or "invalid HTTP request",
+            },
+            separators=(",", ":"),
+        ).encode()
+        headers = [
+            (b"content-type", b"application/json"),
+            (b"connection", b"close"),
+            (b"content-length", str(len(body)).encode()),
+        ]
+        for event in (
+            h11.Response(status_code=403, headers=headers, reason=b"Forbidden"),
+            h11.Data(data=body),
+            h11.EndOfMessage(),
+        ):
             self.transport.write(self.conn.send(event))
         self.transport.close()
 
@@ -101,24 +114,44 @@ class _Prepared:
     sock: socket.socket
 
 
-def _prepare(*, host: str, port: int, https: bool, description: str | None, faults: Sequence[str],
-             variants: Sequence[str], orgs: Sequence[OrgSpec] | None, base_path: str,
-             log_config: Any) -> _Prepared:
+def _prepare(
+    *,
+    host: str,
+    port: int,
+    https: bool,
+    description: str | None,
+    faults: Sequence[str],
+    variants: Sequence[str],
+    orgs: Sequence[OrgSpec] | None,
+    base_path: str,
+    log_config: Any,
+) -> _Prepared:
     switches = select(faults, variants)
     source = str(description or spec.reference_openapi_path())
     model = load_model(source)
     organizations = make_orgs(orgs or _zones(switches))
     local = Path(source)
-    app = ReferenceApp(model, organizations, build_behaviour(switches), base_path=base_path,
-                       description_dir=local.resolve().parent if local.is_file() else None)
+    app = ReferenceApp(
+        model,
+        organizations,
+        build_behaviour(switches),
+        base_path=base_path,
+        description_dir=local.resolve().parent if local.is_file() else None,
+    )
     tls_mode = next((s.tls for s in reversed(switches) if s.tls), None)
     https = https and tls_mode != "plain"
     tmp = tempfile.TemporaryDirectory(prefix="conformance-ref-")
     tls = make_tls(Path(tmp.name), host, tls_mode or "valid") if https else None
-    sock = socket.create_server((host, port), family=socket.AF_INET6 if ":" in host else socket.AF_INET)
+    sock = _listen(host, port)
     config = uvicorn.Config(
-        app, http=_EnvelopeH11Protocol, ws="none", lifespan="off", log_config=log_config,
-        log_level="info" if log_config else "warning", access_log=bool(log_config), timeout_graceful_shutdown=3,
+        app,
+        http=_EnvelopeH11Protocol,
+        ws="none",
+        lifespan="off",
+        log_config=log_config,
+        log_level="info" if log_config else "warning",
+        access_log=bool(log_config),
+        timeout_graceful_shutdown=3,
         ssl_context_factory=(lambda cfg, default: tls.context) if tls else None,
     )
     server = uvicorn.Server(config)
@@ -140,24 +173,61 @@ def _prepare(*, host: str, port: int, https: bool, description: str | None, faul
     return _Prepared(handle, server, sock)
 
 
+def _listen(host: str, port: int) -> socket.socket:
+    """A listening TCP socket. ``proto`` is IPPROTO_TCP on purpose: asyncio sets TCP_NODELAY
+    only on such sockets, and without it every keep-alive response waits ~40 ms for a
+    delayed ACK (Nagle)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        sock.listen(128)
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
 def _zones(switches: list[Switch]) -> Sequence[str] | None:
     return next((s.zones for s in reversed(switches) if s.zones), None)
 
 
-def start_server(*, host: str = "127.0.0.1", port: int = 0, https: bool = True, description: str | None = None,
-                 faults: Sequence[str] = (), variants: Sequence[str] = (), orgs: Sequence[OrgSpec] | None = None,
-                 base_path: str = DEFAULT_BASE_PATH) -> ServerHandle:
+def start_server(
+    *,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    https: bool = True,
+    description: str | None = None,
+    faults: Sequence[str] = (),
+    variants: Sequence[str] = (),
+    orgs: Sequence[OrgSpec] | None = None,
+    base_path: str = DEFAULT_BASE_PATH,
+) -> ServerHandle:
     """Start the reference server in a background thread; returns once it accepts connections.
 
     ``description``: an OpenAPI file to serve instead of the bundled one. ``faults`` and
     ``variants``: switch names (``ValueError`` lists the valid ones). ``orgs``: zone names,
     or ``(zone, key)`` pairs; by default America/Chicago and Asia/Kolkata with random keys.
     """
-    prepared = _prepare(host=host, port=port, https=https, description=description, faults=faults,
-                        variants=variants, orgs=orgs, base_path=base_path, log_config=None)
+    prepared = _prepare(
+        host=host,
+        port=port,
+        https=https,
+        description=description,
+        faults=faults,
+        variants=variants,
+        orgs=orgs,
+        base_path=base_path,
+        log_config=None,
+    )
     handle, server = prepared.handle, prepared.server
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [prepared.sock]},
-                              name=f"reference-server-{prepared.sock.getsockname()[1]}", daemon=True)
+    thread = threading.Thread(
+        target=server.run,
+        kwargs={"sockets": [prepared.sock]},
+        name=f"reference-server-{prepared.sock.getsockname()[1]}",
+        daemon=True,
+    )
     handle._thread = thread
     thread.start()
     deadline = time.monotonic() + STARTUP_TIMEOUT
@@ -171,12 +241,30 @@ def start_server(*, host: str = "127.0.0.1", port: int = 0, https: bool = True, 
     return handle
 
 
-def serve_forever(*, host: str = "127.0.0.1", port: int = 8443, https: bool = True, description: str | None = None,
-                  faults: Sequence[str] = (), variants: Sequence[str] = (), orgs: Sequence[OrgSpec] | None = None,
-                  base_path: str = DEFAULT_BASE_PATH, out: Any = None) -> None:
+def serve_forever(
+    *,
+    host: str = "127.0.0.1",
+    port: int = 8443,
+    https: bool = True,
+    description: str | None = None,
+    faults: Sequence[str] = (),
+    variants: Sequence[str] = (),
+    orgs: Sequence[OrgSpec] | None = None,
+    base_path: str = DEFAULT_BASE_PATH,
+    out: Any = None,
+) -> None:
     """Serve in the foreground until interrupted, after printing how to reach the server."""
-    prepared = _prepare(host=host, port=port, https=https, description=description, faults=faults,
-                        variants=variants, orgs=orgs, base_path=base_path, log_config=uvicorn.config.LOGGING_CONFIG)
+    prepared = _prepare(
+        host=host,
+        port=port,
+        https=https,
+        description=description,
+        faults=faults,
+        variants=variants,
+        orgs=orgs,
+        base_path=base_path,
+        log_config=uvicorn.config.LOGGING_CONFIG,
+    )
     handle = prepared.handle
     out = out or sys.stdout
     print(f"base URL:    {handle.base_url}", file=out)
@@ -205,12 +293,16 @@ def main_serve(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=8443, help="0 picks a free port (default 8443)")
     parser.add_argument("--http", action="store_true", help="plain HTTP instead of HTTPS (local development)")
     parser.add_argument("--fault", action="append", default=[], metavar="NAME", help="a fault switch (repeatable)")
-    parser.add_argument("--variant", action="append", default=[], metavar="NAME",
-                        help="a valid variant (repeatable)")
+    parser.add_argument("--variant", action="append", default=[], metavar="NAME", help="a valid variant (repeatable)")
     parser.add_argument("--openapi", metavar="PATH", help="serve this description instead of the bundled one")
     parser.add_argument("--base-path", default=DEFAULT_BASE_PATH, help=f"API root path (default {DEFAULT_BASE_PATH})")
-    parser.add_argument("--org", action="append", default=[], metavar="ZONE[=KEY]",
-                        help="an organization: its IANA zone and optionally its key (repeatable)")
+    parser.add_argument(
+        "--org",
+        action="append",
+        default=[],
+        metavar="ZONE[=KEY]",
+        help="an organization: its IANA zone and optionally its key (repeatable)",
+    )
     parser.add_argument("--list", action="store_true", help="list the fault switches and variants, then exit")
     args = parser.parse_args(list(argv) if argv is not None else None)
     if args.list:
@@ -221,8 +313,16 @@ def main_serve(argv: Sequence[str] | None = None) -> int:
         return 0
     orgs = [tuple(o.split("=", 1)) if "=" in o else o for o in args.org] or None
     try:
-        serve_forever(host=args.host, port=args.port, https=not args.http, description=args.openapi,
-                      faults=args.fault, variants=args.variant, orgs=orgs, base_path=args.base_path)
+        serve_forever(
+            host=args.host,
+            port=args.port,
+            https=not args.http,
+            description=args.openapi,
+            faults=args.fault,
+            variants=args.variant,
+            orgs=orgs,
+            base_path=args.base_path,
+        )
     except KeyboardInterrupt:
         return 0
     except (ValueError, OSError, DescriptionError) as e:  # bad switch, zone, port or description

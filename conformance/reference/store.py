@@ -57,9 +57,7 @@ class Store:
                 if key[:-1] == parent and key[-1][0] == name
             ]
 
-    def write(
-        self, org: int, key: Key, build: Callable[[Record | None], Record]
-    ) -> tuple[Record | None, Record]:
+    def write(self, org: int, key: Key, build: Callable[[Record | None], Record]) -> tuple[Record | None, Record]:
         """Store ``build(old)`` at ``key``; returns (old, new).
 
         Raises :class:`ParentMissing` if the parent key holds nothing; whatever

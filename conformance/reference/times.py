@@ -25,9 +25,13 @@ def parse_time(text: str) -> datetime:
     if int(off_m) > 59:
         raise ValueError("offset minutes above 59")
     offset = timedelta(hours=int(off_h), minutes=int(off_m)) * (-1 if sign == "-" else 1)
-    local = datetime(int(year), int(month), int(day), int(hour), int(minute), int(second),
-                     tzinfo=timezone(offset))  # raises ValueError on impossible values
-    return local.astimezone(UTC)
+    local = datetime(
+        int(year), int(month), int(day), int(hour), int(minute), int(second), tzinfo=timezone(offset)
+    )  # raises ValueError on impossible values
+    try:
+        return local.astimezone(UTC)
+    except OverflowError:  # 9999-12-31T23:00:00-05:00 is in year 10000
+        raise ValueError("outside years 0001-9999") from None
 
 
 def parse_date(text: str) -> str:
