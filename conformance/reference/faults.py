@@ -457,8 +457,11 @@ def _zone_utc(default: Override, ctx: Ctx):  # noqa: ANN202
     return UTC
 
 
-def _zone_first_org(default: Override, ctx: Ctx):  # noqa: ANN202
-    return ctx.services.orgs[0].zone
+def _zone_of_previous_request(default: Override, ctx: Ctx):  # noqa: ANN202
+    """A process-wide "current zone" set per request but read before it is updated."""
+    previous = ctx.services.scratch.get("time-zone-leak")
+    ctx.services.scratch["time-zone-leak"] = default(ctx)
+    return previous or default(ctx)
 
 
 def _date_with_time(default: Override, ctx: Ctx, value: str) -> str:
@@ -891,10 +894,10 @@ _CATALOGUE: list[Switch] = [
         "time-dst-ignored", "TIME-3", "Uses the zone's standard offset all year (no DST).", render_time=_standard_offset
     ),
     _fault(
-        "time-first-org-zone",
+        "time-zone-leak",
         "TIME-3",
-        "Renders every organization's times in the first one's zone.",
-        zone=_zone_first_org,
+        "Renders times in the zone of the organization that made the previous request (a global leaks).",
+        zone=_zone_of_previous_request,
     ),
     _fault(
         "time-date-with-time",
