@@ -457,11 +457,8 @@ def _zone_utc(default: Override, ctx: Ctx):  # noqa: ANN202
     return UTC
 
 
-def _zone_of_previous_request(default: Override, ctx: Ctx):  # noqa: ANN202
-    """A process-wide "current zone" set per request but read before it is updated."""
-    previous = ctx.services.scratch.get("time-zone-leak")
-    ctx.services.scratch["time-zone-leak"] = default(ctx)
-    return previous or default(ctx)
+def _zone_first_org(default: Override, ctx: Ctx):  # noqa: ANN202
+    return ctx.services.orgs[0].zone
 
 
 def _date_with_time(default: Override, ctx: Ctx, value: str) -> str:
@@ -894,10 +891,10 @@ _CATALOGUE: list[Switch] = [
         "time-dst-ignored", "TIME-3", "Uses the zone's standard offset all year (no DST).", render_time=_standard_offset
     ),
     _fault(
-        "time-zone-leak",
+        "time-first-org-zone",
         "TIME-3",
-        "Renders times in the zone of the organization that made the previous request (a global leaks).",
-        zone=_zone_of_previous_request,
+        "Renders every organization's times in the first one's zone (a server-wide zone setting).",
+        zone=_zone_first_org,
     ),
     _fault(
         "time-date-with-time",
