@@ -176,14 +176,21 @@ def load_model(source: str, *, timeout: float = 10.0, verify: bool | str = True)
         found = f"openapi: {openapi}" if openapi else "no 'openapi' field"
         raise DescriptionError(f"{source}: only OpenAPI 3.x descriptions are supported ({found})")
     loader.register(uri, doc)
-    builder = _Builder(doc, uri, source, _Resolver(loader, dialect_30=openapi.startswith("3.0")))
+    try:
+        builder = _Builder(doc, uri, source, _Resolver(loader, dialect_30=openapi.startswith("3.0")))
+        resources = builder.resources()
+    except (AttributeError, TypeError, KeyError, IndexError, RecursionError) as e:
+        # A shape the checks above did not anticipate (say, a parameter list that is a
+        # string): still a usage error about the document, not a crash of the suite.
+        raise DescriptionError(f"{source}: unsupported description structure ({type(e).__name__}: {e})") from None
+    info = doc.get("info") if isinstance(doc.get("info"), dict) else {}
     return TargetModel(
-        resources=builder.resources(),
+        resources=resources,
         versions=_versions(doc, source),
         description=doc,
         source=source,
         sha256=hashlib.sha256(raw).hexdigest(),
-        extra={"openapi": openapi, "title": (doc.get("info") or {}).get("title"), "uri": uri},
+        extra={"openapi": openapi, "title": info.get("title"), "uri": uri},
     )
 
 
@@ -616,8 +623,8 @@ class _Builder:
         return (
             len(segs) >= 2
             and _PARAM.match(segs[-1]) is not None
-            and "get" in item.item
-            and ("put" in item.item or "post" in item.item)
+            and isinstance(item.item.get("get"), dict)
+            and (isinstance(item.item.get("put"), dict) or isinstance(item.item.get("post"), dict))
         )
 
     def _parameters(self, item: _Item, op: dict[str, Any] | None, where: str) -> dict[tuple[str, str], Any]:
@@ -685,7 +692,7 @@ class _Builder:
 
     def _write_schema(self, cand: _Item, where: str) -> tuple[dict[str, Any], str]:
         for method in ("put", "post"):
-            if method not in cand.item:
+            if not isinstance(cand.item.get(method), dict):
                 continue
             op_where = f"{where}.{method}"
             op, base = self.resolver.follow(cand.item[method], cand.base, op_where)
