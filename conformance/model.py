@@ -217,11 +217,11 @@ def _parse(raw: bytes, where: str) -> Any:
         except json.JSONDecodeError as e:
             json_error = DescriptionError(f"{where}:{e.lineno}: not valid JSON: {e.msg}")
         try:  # a YAML flow mapping also starts with "{"
-            return yaml.load(text, Loader=_SafeLoader)  # noqa: S506 - a safe loader
+            return yaml.load(text, Loader=_SafeLoader)  # a safe loader: no arbitrary objects
         except yaml.YAMLError:
             raise json_error from None
     try:
-        return yaml.load(text, Loader=_SafeLoader)  # noqa: S506 - a safe loader
+        return yaml.load(text, Loader=_SafeLoader)  # a safe loader: no arbitrary objects
     except yaml.MarkedYAMLError as e:
         mark = e.problem_mark or e.context_mark
         line = f":{mark.line + 1}" if mark is not None else ""

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
 from typing import TYPE_CHECKING, Any
 
-from conformance.model import Field, TargetModel
+from conformance.model import Field, Resource, TargetModel
 from conformance.reference import times
 from conformance.reference.orgs import Organization, basic_credential, find_org
 from conformance.reference.routing import Route, Router
@@ -256,7 +256,7 @@ class Behaviour:
 HOOKS = frozenset(name for name, value in vars(Behaviour).items() if callable(value) and not name.startswith("_"))
 
 
-def _resource(ctx: Ctx):  # noqa: ANN202 - the route's resource
+def _resource(ctx: Ctx) -> Resource:
     assert ctx.route is not None
     return ctx.route.resource
 

@@ -17,12 +17,12 @@ import re
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from functools import partial
 from typing import Any
 
 from conformance.reference.behaviour import HOOKS, OMIT, ApiError, Behaviour, Ctx, Reply, not_found
-from conformance.reference.orgs import basic_credential, find_org
+from conformance.reference.orgs import Organization, basic_credential, find_org
 from conformance.reference.store import Key, Record
 
 Override = Callable[..., Any]  # (default, ctx, *args) -> result
@@ -210,19 +210,19 @@ def _status_always(status: int) -> Override:
 
 
 # -- AUTH ---------------------------------------------------------------------------------------
-def _auth_skip_reads(default: Override, ctx: Ctx):  # noqa: ANN202
+def _auth_skip_reads(default: Override, ctx: Ctx) -> Organization:
     if ctx.method == "GET" and "authorization" not in ctx.request.headers:
         return ctx.services.orgs[0]
     return default(ctx)
 
 
-def _auth_route_first(default: Override, ctx: Ctx):  # noqa: ANN202
+def _auth_route_first(default: Override, ctx: Ctx) -> Organization:
     if ctx.services.router.match(ctx.path) is None:
         raise not_found(f"no such path: {ctx.path}")
     return default(ctx)
 
 
-def _auth_wrong_key_403(default: Override, ctx: Ctx):  # noqa: ANN202
+def _auth_wrong_key_403(default: Override, ctx: Ctx) -> Organization:
     try:
         return default(ctx)
     except ApiError:
@@ -231,7 +231,7 @@ def _auth_wrong_key_403(default: Override, ctx: Ctx):  # noqa: ANN202
         raise
 
 
-def _auth_any_basic(default: Override, ctx: Ctx):  # noqa: ANN202
+def _auth_any_basic(default: Override, ctx: Ctx) -> Organization:
     if basic_credential(ctx.request.headers.get("authorization")) is not None:
         return (
             find_org(ctx.services.orgs, basic_credential(ctx.request.headers["authorization"])) or ctx.services.orgs[0]
@@ -239,7 +239,7 @@ def _auth_any_basic(default: Override, ctx: Ctx):  # noqa: ANN202
     return default(ctx)
 
 
-def _auth_decode_crash(default: Override, ctx: Ctx):  # noqa: ANN202
+def _auth_decode_crash(default: Override, ctx: Ctx) -> Organization:
     key = basic_credential(ctx.request.headers.get("authorization"))
     if key is not None and find_org(ctx.services.orgs, key) is None:
         # "find the organization from the key's number" without guarding the decode
@@ -248,12 +248,12 @@ def _auth_decode_crash(default: Override, ctx: Ctx):  # noqa: ANN202
     return default(ctx)
 
 
-def _auth_any_scheme(default: Override, ctx: Ctx):  # noqa: ANN202
+def _auth_any_scheme(default: Override, ctx: Ctx) -> Organization:
     _, _, key = (ctx.request.headers.get("authorization") or "").strip().partition(" ")
     return find_org(ctx.services.orgs, key.strip() or None) or default(ctx)
 
 
-def _auth_double_decode(default: Override, ctx: Ctx):  # noqa: ANN202
+def _auth_double_decode(default: Override, ctx: Ctx) -> Organization:
     """Treats the key as RFC 7617 ``base64(user:password)`` and looks the *user* up."""
     key = basic_credential(ctx.request.headers.get("authorization")) or ""
     try:
@@ -420,23 +420,23 @@ def _created_moves(default: Override, ctx: Ctx, old: Record | None, fields: dict
 
 
 # -- TIME ---------------------------------------------------------------------------------------
-def _time_z(default: Override, ctx: Ctx, instant: datetime, zone) -> tuple[str, Any]:  # noqa: ANN001
+def _time_z(default: Override, ctx: Ctx, instant: datetime, zone: tzinfo) -> tuple[str, Any]:
     _, epoch = default(ctx, instant, zone)
     return f"{instant.astimezone(UTC):%Y-%m-%dT%H:%M:%S}Z", epoch
 
 
-def _time_fraction(default: Override, ctx: Ctx, instant: datetime, zone) -> tuple[str, Any]:  # noqa: ANN001
+def _time_fraction(default: Override, ctx: Ctx, instant: datetime, zone: tzinfo) -> tuple[str, Any]:
     text, epoch = default(ctx, instant, zone)
     return text[:19] + ".000" + text[19:], epoch
 
 
-def _time_no_colon(default: Override, ctx: Ctx, instant: datetime, zone) -> tuple[str, Any]:  # noqa: ANN001
+def _time_no_colon(default: Override, ctx: Ctx, instant: datetime, zone: tzinfo) -> tuple[str, Any]:
     text, epoch = default(ctx, instant, zone)
     return text[:-3] + text[-2:], epoch
 
 
 def _epoch(change: Callable[[int, datetime, Any], Any]) -> Override:
-    def override(default: Override, ctx: Ctx, instant: datetime, zone) -> tuple[str, Any]:  # noqa: ANN001
+    def override(default: Override, ctx: Ctx, instant: datetime, zone: tzinfo) -> tuple[str, Any]:
         text, epoch = default(ctx, instant, zone)
         return text, change(epoch, instant, zone)
 
@@ -447,17 +447,17 @@ def _wall_clock_epoch(epoch: int, instant: datetime, zone: Any) -> int:
     return int(instant.astimezone(zone).replace(tzinfo=UTC).timestamp())
 
 
-def _standard_offset(default: Override, ctx: Ctx, instant: datetime, zone) -> tuple[str, Any]:  # noqa: ANN001
+def _standard_offset(default: Override, ctx: Ctx, instant: datetime, zone: tzinfo) -> tuple[str, Any]:
     local = instant.astimezone(zone)
     standard = timezone((local.utcoffset() or timedelta()) - (local.dst() or timedelta()))
     return default(ctx, instant, standard)
 
 
-def _zone_utc(default: Override, ctx: Ctx):  # noqa: ANN202
+def _zone_utc(default: Override, ctx: Ctx) -> tzinfo:
     return UTC
 
 
-def _zone_first_org(default: Override, ctx: Ctx):  # noqa: ANN202
+def _zone_first_org(default: Override, ctx: Ctx) -> tzinfo:
     return ctx.services.orgs[0].zone
 
 
