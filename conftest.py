@@ -86,8 +86,7 @@ def certify(tmp_path, reference_server):
             env["CONFORMANCE_SECOND_API_KEY"] = handle.keys[1]
         report_dir = tmp_path / f"run{next(counter)}" / "reports"
         report_dir.parent.mkdir(parents=True)
-        return run_conformance(
-            ["--base-url", handle.base_url, "--ca-bundle", handle.ca_bundle, *args], env=env, report_dir=report_dir
-        )
+        tls = ("--ca-bundle", handle.ca_bundle) if handle.ca_bundle else ()
+        return run_conformance(["--base-url", handle.base_url, *tls, *args], env=env, report_dir=report_dir)
 
     return run

@@ -236,6 +236,7 @@ class Client:
             truncated=truncated,
             elapsed=time.monotonic() - started,
             curl=self.curl(method, url, sent, body),
+            authenticated=isinstance(credential, Credential),
         )
 
     def _mask_auth(self, name: str, value: str, credential: Any) -> str:

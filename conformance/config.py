@@ -58,6 +58,12 @@ OPTIONS: tuple[Option, ...] = (
         "IANA zone of the key's organization; TIME-3 is then checked exactly",
         metavar="TZ",
     ),
+    Option(
+        "--second-org-timezone",
+        "second_org_timezone",
+        "IANA zone of the second key's organization; its times are then checked exactly too",
+        metavar="TZ",
+    ),
     Option("--ca-bundle", "ca_bundle", "PEM file of CA certificates to verify the target with", metavar="PEM"),
     Option("--insecure", "insecure", "do not verify TLS certificates (the run is not certifiable)", kind="flag"),
     Option(
@@ -101,6 +107,7 @@ class Settings:
     base_url: str | None = None
     openapi: str | None = None
     org_timezone: str | None = None
+    second_org_timezone: str | None = None
     ca_bundle: str | None = None
     insecure: bool = False
     allow_http: bool = False
@@ -127,6 +134,10 @@ class Settings:
     @property
     def zone(self) -> ZoneInfo | None:
         return ZoneInfo(self.org_timezone) if self.org_timezone else None
+
+    @property
+    def second_zone(self) -> ZoneInfo | None:
+        return ZoneInfo(self.second_org_timezone) if self.second_org_timezone else None
 
     def public(self) -> dict[str, Any]:
         """The effective settings with secrets masked, for reports and --show-config."""
@@ -179,13 +190,13 @@ def validate(s: Settings) -> None:
             close = difflib.get_close_matches(pattern.upper(), names, n=1)
             hint = f"; did you mean {close[0]}?" if close else "; see `conformance clauses`"
             raise ConfigError(f"unknown clause {pattern!r}{hint}") from None
-    if s.org_timezone:
+    for flag, tz in (("--org-timezone", s.org_timezone), ("--second-org-timezone", s.second_org_timezone)):
+        if not tz:
+            continue
         try:
-            ZoneInfo(s.org_timezone)
+            ZoneInfo(tz)
         except (ZoneInfoNotFoundError, ValueError):
-            raise ConfigError(
-                f"--org-timezone {s.org_timezone!r} is not an IANA time zone (e.g. America/Chicago)"
-            ) from None
+            raise ConfigError(f"{flag} {tz!r} is not an IANA time zone (e.g. America/Chicago)") from None
     if s.insecure and s.ca_bundle:
         raise ConfigError("--ca-bundle and --insecure exclude each other")
     if s.ca_bundle and not Path(s.ca_bundle).is_file():

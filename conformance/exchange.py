@@ -36,6 +36,7 @@ class Exchange:
     resource: str | None = None
     version: int | None = None
     curl: str = ""
+    authenticated: bool = False  # sent with a configured organization key, verbatim
 
     @cached_property
     def json(self) -> Any:

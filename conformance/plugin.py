@@ -150,7 +150,7 @@ class RunState:
         self.catalogue = catalogue.load()
         self.server = None  # the bundled reference server, when we started it
         self.target: Target | None = None
-        self.recorder = Recorder(CheckContext(model, settings.zone))
+        self.recorder = Recorder(CheckContext(model, settings.zone), settings.second_zone)
         self.tests: dict[str, TestRecord] = {}
         self.run_findings: list[Finding] = []
         self.observations: set[tuple[int, int]] = set()
@@ -483,6 +483,7 @@ def _build_record(state: RunState, unreachable: str | None = None) -> RunRecord:
         "duration_s": round(time.time() - state.started, 2),
         "openapi": {"source": state.model.source, "sha256": state.model.sha256},
         "org_timezone": s.org_timezone,
+        "second_org_timezone": s.second_org_timezone,
         "zone_candidates": getattr(state, "zone_candidates", None),
         "id_prefix": state.prefix,
         "settings": s.public(),

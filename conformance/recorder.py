@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from conformance import checks
 from conformance.checks import times
@@ -52,11 +53,11 @@ class Capture:
 class Recorder:
     """Runs the check layer on every exchange and files the result under the running test."""
 
-    def __init__(self, ctx: CheckContext) -> None:
+    def __init__(self, ctx: CheckContext, second_zone: ZoneInfo | None = None) -> None:
         self.ctx = ctx
         self.current: Capture | None = None
         self.outside = Capture("session")  # set-up and cleanup requests
-        self._zoneless = CheckContext(ctx.model, None)
+        self._second = CheckContext(ctx.model, second_zone)
 
     def begin(self, test_id: str) -> Capture:
         self.current = Capture(test_id)
@@ -67,10 +68,11 @@ class Recorder:
         return capture
 
     def observe(self, exchange: Exchange) -> None:
-        """Zone-dependent judgements (TIME-3) apply to the first organization's responses only;
-        a second organization's key may live in another zone."""
+        """Zone-dependent judgements (TIME-3) use each organization's own zone: the run-level
+        zone inference takes the first organization's responses only, and a second
+        organization's responses are judged exactly when its zone is given."""
         primary = exchange.request_headers.get("Authorization", "").endswith("$CONFORMANCE_API_KEY")
-        ctx = self.ctx if primary else self._zoneless
+        ctx = self.ctx if primary else self._second
         outcome = checks.run_all(exchange, ctx)
         seen = times.observations(exchange, ctx) if primary else set()
         (self.current or self.outside).add(exchange, outcome, seen)

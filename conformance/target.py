@@ -138,11 +138,13 @@ class Target:
             cache[key] = self.ancestors(resource, version)
         return cache[key]
 
-    def ancestors(self, resource: Resource, version: int | None = None) -> list[str]:
+    def ancestors(
+        self, resource: Resource, version: int | None = None, via: str = "path", client: Client | None = None
+    ) -> list[str]:
         """Create the chain of parents ``resource`` needs; their ids, root first."""
         level_ids: list[str] = []
         for node in resource.chain()[:-1]:
-            obj = self.create(node, version=version, parent_ids=level_ids)
+            obj = self.create(node, version=version, via=via, parent_ids=level_ids, client=client)
             level_ids = [*level_ids, obj.ids[node.id_param]]
         return level_ids
 
@@ -153,14 +155,16 @@ class Target:
         *,
         version: int | None = None,
         method: str = "POST",
+        via: str = "path",
         parent_ids: list[str] | None = None,
+        client: Client | None = None,
     ) -> Obj:
         """Create a fresh object (and its parents); a refusal is a failed precondition."""
         version = self.version_for(resource) if version is None else version
-        path, ids = self.fresh_path(resource, version, parent_ids)
+        path, ids = self.fresh_path(resource, version, parent_ids, via, client)
         if body is None:
             body = minimal_body(resource, version)
-        ex = self.write(resource, path, body, method=method, version=version)
+        ex = self.write(resource, path, body, method=method, version=version, via=via, client=client)
         if not 200 <= ex.status < 300:
             raise SetupFailed(
                 f"could not create a {resource.name} at {path} to test with: HTTP {ex.status} "
@@ -169,11 +173,17 @@ class Target:
         return Obj(resource, path, ids, ex)
 
     def fresh_path(
-        self, resource: Resource, version: int | None = None, parent_ids: list[str] | None = None
+        self,
+        resource: Resource,
+        version: int | None = None,
+        parent_ids: list[str] | None = None,
+        via: str = "path",
+        client: Client | None = None,
     ) -> tuple[str, dict[str, str]]:
         """An item path for a new id whose parents exist (nothing created at it yet)."""
         if parent_ids is None:
-            parent_ids = self.ancestors(resource, self.version_for(resource) if version is None else version)
+            version = self.version_for(resource) if version is None else version
+            parent_ids = self.ancestors(resource, version, via, client)
         ids = dict(zip(path_params(resource.item_path), [*parent_ids, self.new_id()], strict=True))
         return resource.path_for(ids), ids
 

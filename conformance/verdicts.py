@@ -133,7 +133,7 @@ def decide(
     error_reasons: dict[str, str] = {}
     for test in tests:
         blamed = _blamed(test)
-        for cid in test.clauses:
+        for cid in dict.fromkeys([*test.clauses, *blamed]):  # a violation may name a clause outside the markers
             cv = verdicts.get(cid)
             if cv is None:
                 continue

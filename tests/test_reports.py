@@ -54,8 +54,11 @@ def _exchange() -> Exchange:
         request_headers={"Authorization": f"Basic {KEY}", "Content-Type": "application/json"},
         request_body=json.dumps({"name": f"list for {DECODED}"}).encode(),
         status=405,
-        response_headers={"Content-Type": "text/html", "X-Echo-Auth": f"Basic {KEY}",
-                          "Location": f"https://api.example.test/login?user={quote(DECODED, safe='')}"},
+        response_headers={
+            "Content-Type": "text/html",
+            "X-Echo-Auth": f"Basic {KEY}",
+            "Location": f"https://api.example.test/login?user={quote(DECODED, safe='')}",
+        },
         response_body=f"<h1>Method not allowed</h1><p>user {DECODED}</p>".encode(),
         curl=f"curl -X POST -H 'Authorization: Basic {KEY}' https://api.example.test/v2/mailing_lists/run1-a",
     )
@@ -67,21 +70,43 @@ def build_record(*, identity: dict | None = None) -> RunRecord:
     env_test = "conformance/suite/test_env.py::test_envelope_keys[mailing_lists]"
     tests = [
         _TestRecord(
-            env_test, ["ENV-1"], "failed",
-            message=f"body has extra key 'token' = {PASSWORD}\x1b[31m\x00", duration=0.25,
-            findings=[Finding("ENV-1", f"extra key 'auth' echoes {KEY} <script>alert(1)</script>",
-                              evidence, env_test)],
+            env_test,
+            ["ENV-1"],
+            "failed",
+            message=f"body has extra key 'token' = {PASSWORD}\x1b[31m\x00",
+            duration=0.25,
+            findings=[Finding("ENV-1", f"extra key 'auth' echoes {KEY} <script>alert(1)</script>", evidence, env_test)],
             checked={"ENV-1": 3},
         ),
-        _TestRecord("conformance/suite/test_env.py::test_success_shape", ["ENV-2"], "passed",
-                   duration=0.1, checked={"ENV-2": 4}),
-        _TestRecord("conformance/suite/test_json.py::test_compact", ["JSON-3"], "passed", duration=0.05,
-                   findings=[Finding("JSON-3", "response JSON is pretty-printed", evidence,
-                                     "conformance/suite/test_json.py::test_compact")]),
-        _TestRecord("conformance/suite/test_auth.py::TestIsolation::test_other_org", ["AUTH-4"], "skipped",
-                   message="no second API key given (--api-key-2)"),
-        _TestRecord("conformance/suite/test_time.py::test_zone", ["TIME-3"], "error",
-                   message=f"fixture org_zone failed: ConnectionError for {DECODED}"),
+        _TestRecord(
+            "conformance/suite/test_env.py::test_success_shape", ["ENV-2"], "passed", duration=0.1, checked={"ENV-2": 4}
+        ),
+        _TestRecord(
+            "conformance/suite/test_json.py::test_compact",
+            ["JSON-3"],
+            "passed",
+            duration=0.05,
+            findings=[
+                Finding(
+                    "JSON-3",
+                    "response JSON is pretty-printed",
+                    evidence,
+                    "conformance/suite/test_json.py::test_compact",
+                )
+            ],
+        ),
+        _TestRecord(
+            "conformance/suite/test_auth.py::TestIsolation::test_other_org",
+            ["AUTH-4"],
+            "skipped",
+            message="no second API key given (--api-key-2)",
+        ),
+        _TestRecord(
+            "conformance/suite/test_time.py::test_zone",
+            ["TIME-3"],
+            "error",
+            message=f"fixture org_zone failed: ConnectionError for {DECODED}",
+        ),
         _TestRecord("conformance/suite/test_tls.py::test_https_only", ["TLS-1"], "passed", duration=0.3),
     ]
     run_findings = [Finding("STATUS-1", "405 is outside the status table", evidence, "fuzz::POST /mailing_lists")]
@@ -103,8 +128,9 @@ def build_record(*, identity: dict | None = None) -> RunRecord:
             "python": "3.11.9",
             "platform": "Linux",
         }
-    return RunRecord(identity, verdicts, tests, ok, reasons, {"created": 3, "deleted": 3, "leftover": []},
-                     exit_code(verdicts))
+    return RunRecord(
+        identity, verdicts, tests, ok, reasons, {"created": 3, "deleted": 3, "leftover": []}, exit_code(verdicts)
+    )
 
 
 def by_id(data: dict) -> dict[str, dict]:
@@ -275,8 +301,13 @@ def test_diff_categorises_every_change() -> None:
     new = _verdicts(ENV_1="fail", ENV_2="pass", ENV_3="error", ENV_4="not_verified", VER_1="pass", TIME_1="pass")
     result = diff.diff(old, new)
     ids = {k: [e["id"] for e in v] for k, v in result.items()}
-    assert ids == {"regressed": ["ENV-1", "ENV-3"], "fixed": ["ENV-2", "TIME-1"], "new": ["VER-1"],
-                   "removed": ["AUTH-1"], "changed": ["ENV-4"]}
+    assert ids == {
+        "regressed": ["ENV-1", "ENV-3"],
+        "fixed": ["ENV-2", "TIME-1"],
+        "new": ["VER-1"],
+        "removed": ["AUTH-1"],
+        "changed": ["ENV-4"],
+    }
     assert result["regressed"][0] == {"id": "ENV-1", "old": "pass", "new": "fail", "level": "MUST"}
 
 
@@ -326,14 +357,15 @@ def test_render_block_escapes_and_marks_rows() -> None:
     assert [r["data-clause"] for r in rows] == [c.id for c in catalogue.load()]
     assert tags.find("tr", **{"data-clause": "JSON-3"})[0]["class"] == "clause-row verdict-fail severity-warning"
     assert "\x00" not in block and "\x1b" not in block and "\\x1b[31m" in block
-    failing = [a["data-clause"] for a in Tags(block[block.index('id="failing-clauses"'):]).find("li")]
+    failing = [a["data-clause"] for a in Tags(block[block.index('id="failing-clauses"') :]).find("li")]
     assert failing[:3] == ["ENV-1", "STATUS-1", "TIME-3"] and failing[-1] == "JSON-3"  # warnings last
-    assert html_report.render_block(None).count("data-certifiable=\"false\"") == 1
+    assert html_report.render_block(None).count('data-certifiable="false"') == 1
 
 
 def _run_pytest_html(tmp_path: Path, *, redact: bool) -> str:
     """A real pytest run with pytest-html and the plugin registered the way conformance.plugin does."""
-    (tmp_path / "conftest.py").write_text(textwrap.dedent(f"""
+    (tmp_path / "conftest.py").write_text(
+        textwrap.dedent(f"""
         import os, sys
         import pytest
         sys.path.insert(0, {str(Path(__file__).parent)!r})
@@ -351,8 +383,10 @@ def _run_pytest_html(tmp_path: Path, *, redact: bool) -> str:
         @pytest.hookimpl(tryfirst=True)
         def pytest_sessionfinish(session):
             _state["record"] = build_record()
-    """))
-    (tmp_path / "test_inline.py").write_text(textwrap.dedent(f"""
+    """)
+    )
+    (tmp_path / "test_inline.py").write_text(
+        textwrap.dedent(f"""
         import pytest
         from pytest_html import extras as html_extras
 
@@ -368,13 +402,33 @@ def _run_pytest_html(tmp_path: Path, *, redact: bool) -> str:
 
         def test_passes():
             pass
-    """))
+    """)
+    )
     env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_")}
     env["PYTHONPATH"] = os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")])
     proc = subprocess.run(
-        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-p", "no:conformance", "-p", "no:xdist",
-         "-p", "no:randomly", "--html=out/report.html", "--self-contained-html", "-q", "test_inline.py"],
-        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120,
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-p",
+            "no:cacheprovider",
+            "-p",
+            "no:conformance",
+            "-p",
+            "no:xdist",
+            "-p",
+            "no:randomly",
+            "--html=out/report.html",
+            "--self-contained-html",
+            "-q",
+            "test_inline.py",
+        ],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     report = tmp_path / "out" / "report.html"
     assert proc.returncode == 1 and report.is_file(), proc.stdout + proc.stderr
@@ -393,11 +447,11 @@ def test_report_html_has_identity_and_matrix_on_top(report_html: str) -> None:
     assert report_html.index('id="failing-clauses"') < report_html.index('id="clause-matrix"')
     tags = Tags(report_html)
     assert tags.find("p", id="certifiable")[0]["data-certifiable"] == "false"
-    identity = report_html[report_html.index('id="run-identity"'):report_html.index('id="failing-clauses"')]
+    identity = report_html[report_html.index('id="run-identity"') : report_html.index('id="failing-clauses"')]
     for value in ("https://api.example.test", "0.1.0", "full", "1234", "2026-11-02T10:00:00+00:00", "90.0 s"):
         assert value in identity
     assert "TLS verification disabled (--insecure)" in report_html
-    assert "<title id=\"head-title\">Conformance report: https://api.example.test</title>" in report_html
+    assert '<title id="head-title">Conformance report: https://api.example.test</title>' in report_html
 
 
 def test_report_html_matrix_rows_counts_and_findings(report_html: str) -> None:
@@ -413,16 +467,20 @@ def test_report_html_matrix_rows_counts_and_findings(report_html: str) -> None:
     counts = tags.find("div", id="verdict-counts")[0]
     n = len(catalogue.load())
     assert (counts["data-total"], counts["data-pass"], counts["data-fail"], counts["data-warning"]) == (
-        str(n), "2", "3", "1")
+        str(n),
+        "2",
+        "3",
+        "1",
+    )
     assert counts["data-error"] == "1" and counts["data-skip"] == "1" and counts["data-not_verified"] == str(n - 7)
     failing = [a["href"] for a in tags.find("a") if a.get("href", "").startswith("#findings-")]
     assert {"#findings-ENV-1", "#findings-STATUS-1", "#findings-JSON-3", "#findings-TIME-3"} <= set(failing)
     for target in failing:
         assert tags.find("div", id=target[1:]), target
-    section = report_html[report_html.index('id="findings-STATUS-1"'):]
+    section = report_html[report_html.index('id="findings-STATUS-1"') :]
     assert "POST https://api.example.test/v2/mailing_lists/run1-a" in section
     assert "HTTP 405" in section and "X-Echo-Auth: Basic ***REDACTED***" in section
-    assert "class=\"finding-curl\">curl -X POST" in section
+    assert 'class="finding-curl">curl -X POST' in section
 
 
 def test_report_html_per_test_table_has_clause_column(report_html: str) -> None:

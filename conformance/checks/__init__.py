@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from conformance.checks import content, enums, envelope, status, times
+from conformance.checks import auth, content, enums, envelope, status, times
 from conformance.checks.context import CheckContext
 from conformance.exchange import Exchange, Finding
 
@@ -37,6 +37,7 @@ CHECKS: tuple[Check, ...] = (
     Check("ENV-4", envelope.success_matches_status),
     Check("STATUS-1", status.allowed_status),
     Check("STATUS-2", status.error_code_matches_status),
+    Check("AUTH-3", auth.valid_key_accepted),
     Check("TIME-1", times.time_format),
     Check("TIME-2", times.epoch_companion),
     Check("TIME-3", times.org_zone_offset),

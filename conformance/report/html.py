@@ -148,12 +148,11 @@ def _failing(data: dict[str, Any]) -> str:
         return '<div id="failing-clauses" data-count="0"><p>No clause failed.</p></div>'
     items = "".join(
         f'<li data-clause="{e(c["id"])}">{_badge(verdict_label(c))} <a href="#findings-{e(c["id"])}">'
-        f'{e(c["id"])}</a> ({e(c["level"])}) {e(c["title"])} — {_what(c)}</li>'
+        f"{e(c['id'])}</a> ({e(c['level'])}) {e(c['title'])} — {_what(c)}</li>"
         for c in bad
     )
     return (
-        f'<div id="failing-clauses" data-count="{len(bad)}"><h3>Failing clauses ({len(bad)})</h3>'
-        f"<ul>{items}</ul></div>"
+        f'<div id="failing-clauses" data-count="{len(bad)}"><h3>Failing clauses ({len(bad)})</h3><ul>{items}</ul></div>'
     )
 
 
@@ -415,8 +414,9 @@ class HtmlMatrixPlugin:
             cells.insert(2, f'<td class="col-clauses">{e(" ".join(_clause_ids(report)))}</td>')
 
     @pytest.hookimpl(optionalhook=True)
-    def pytest_html_results_summary(self, prefix: list[str], summary: list[str], postfix: list[str],
-                                    session: pytest.Session) -> None:
+    def pytest_html_results_summary(
+        self, prefix: list[str], summary: list[str], postfix: list[str], session: pytest.Session
+    ) -> None:
         record = self._get_record()
         data = to_json(record, self._redactor) if record is not None else None
         prefix.append(render_block(data))

@@ -148,9 +148,7 @@ def build(data: dict[str, Any]) -> ET.Element:
         + [("openapi_sha256", (run.get("openapi") or {}).get("sha256")), ("certifiable", data["certifiable"])]
         + [("not_certifiable_reason", r) for r in data.get("not_certifiable_reasons", [])],
     )
-    clause_counts = [
-        _clause_case(clauses, c, sum(durations.get(n, 0.0) for n in c["tests"])) for c in data["clauses"]
-    ]
+    clause_counts = [_clause_case(clauses, c, sum(durations.get(n, 0.0) for n in c["tests"])) for c in data["clauses"]]
     totals = [_finish_suite(clauses, clause_counts, total_time)]
 
     by_test: dict[str, list[str]] = {}

@@ -25,8 +25,7 @@ from conformance.verdicts import RunRecord
 MAX_REASONS = 12
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 _REASON = re.compile(r"^(?P<id>[A-Z]+-\d+) (?P<verdict>fail|error|skip|not_verified|waived)(?:: (?P<why>.*))?$", re.S)
-_PHRASE = {"fail": "failed", "error": "in error", "skip": "skipped", "not_verified": "not verified",
-           "waived": "waived"}
+_PHRASE = {"fail": "failed", "error": "in error", "skip": "skipped", "not_verified": "not verified", "waived": "waived"}
 _STYLE = {
     "pass": "green",
     "fail": "bold red",
@@ -97,8 +96,9 @@ def _tables(data: dict[str, Any], width: int) -> list[Text | Table]:
         table.add_column("First finding / reason", no_wrap=True, overflow="ellipsis", width=max(width - 42, 20))
         for c in clauses:
             label = verdict_label(c)
-            table.add_row(c["id"], c["level"], Text(label, style=_STYLE.get(label, "")), str(len(c["tests"])),
-                          first_note(c))
+            table.add_row(
+                c["id"], c["level"], Text(label, style=_STYLE.get(label, "")), str(len(c["tests"])), first_note(c)
+            )
         out.append(table)
     return out
 
@@ -126,8 +126,16 @@ def render(
     data = to_json(record, redactor or Redactor())
     buf = io.StringIO()
     console = Console(
-        file=buf, width=width, force_terminal=color, no_color=not color, color_system="standard" if color else None,
-        highlight=False, markup=False, emoji=False, legacy_windows=False, soft_wrap=False,
+        file=buf,
+        width=width,
+        force_terminal=color,
+        no_color=not color,
+        color_system="standard" if color else None,
+        highlight=False,
+        markup=False,
+        emoji=False,
+        legacy_windows=False,
+        soft_wrap=False,
     )
     run = data["run"]
     console.print(

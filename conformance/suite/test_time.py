@@ -9,6 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from conformance.assertions import assert_clause, assert_error, assert_ok, writable_state
+from conformance.checks.context import CheckContext
 from conformance.checks.times import candidate_zones, observations, parse_time
 from conformance.expect import expect
 from conformance.strategies import BAD_DATES, BAD_TIMES, OFFSETS, dst_instants, format_time, full_body, instants
@@ -113,6 +114,18 @@ def test_zone_given_matches(target, resource, ctx):
     if target.zone is None:
         pytest.skip("no --org-timezone given: TIME-3 is judged by the run-wide zone-consistency check")
     assert_clause("TIME-3", _rich_exchanges(target, resource), ctx)
+
+
+@pytest.mark.TIME_3
+def test_second_org_zone_matches(target, resource):
+    """Each organization's times are in its own zone: a server-wide zone setting fails here."""
+    zone = target.settings.second_zone
+    if target.second is None or zone is None:
+        pytest.skip("needs a second key and --second-org-timezone")
+    version = target.version_for(resource)
+    obj = target.create(resource, full_body(resource, version), version=version, client=target.second)
+    read = target.get(resource, obj.path, version=version, client=target.second)
+    assert_clause("TIME-3", [obj.created, read], CheckContext(target.model, zone))
 
 
 @pytest.mark.TIME_5
