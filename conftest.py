@@ -79,8 +79,9 @@ def certify(tmp_path, reference_server):
         args: tuple[str, ...] = (),
         second_key: bool = True,
         server_kw: dict[str, Any] | None = None,
+        server: Any = None,
     ) -> SuiteRun:
-        handle = reference_server(faults, variants, **(server_kw or {}))
+        handle = server or reference_server(faults, variants, **(server_kw or {}))
         env = {"CONFORMANCE_API_KEY": handle.keys[0]}
         if second_key and len(handle.keys) > 1:
             env["CONFORMANCE_SECOND_API_KEY"] = handle.keys[1]

@@ -16,6 +16,7 @@ from conformance import __version__, catalogue
 from conformance.config import OPTIONS, ConfigError, resolve
 
 EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130  # Ctrl-C: what ran is reported, the run is not certifiable
 SUITE_INI = Path(__file__).resolve().parent / "suite" / "pytest.ini"
 
 
@@ -115,8 +116,8 @@ def _preflight(settings) -> int:
 
 
 def _exit_code(code: int) -> int:
-    """pytest's own codes mapped onto the contract (0, 1, 2, 3)."""
-    if code in (0, 1, 2, 3):
+    """pytest's own codes mapped onto the contract (0, 1, 2, 3, 130)."""
+    if code in (0, 1, 2, 3, EXIT_INTERRUPTED):
         return code
     if code == 4:  # pytest usage error, e.g. a bad passthrough option
         return EXIT_USAGE
@@ -172,7 +173,7 @@ def main(argv: list[str] | None = None) -> int:
             return 0
     except KeyboardInterrupt:
         print("conformance: interrupted", file=sys.stderr)
-        return 130
+        return EXIT_INTERRUPTED
     print(f"conformance: unknown command {' '.join(argv[:2])!r}; expected one of: {commands}", file=sys.stderr)
     return EXIT_USAGE
 

@@ -39,6 +39,7 @@ PACKAGE_DIR = Path(__file__).resolve().parent
 SUITE_DIR = PACKAGE_DIR / "suite"
 EXIT_USAGE = 2
 EXIT_UNREACHABLE = 3
+EXIT_INTERRUPTED = 130
 MESSAGE_CHARS = 3000
 
 STATE = pytest.StashKey["RunState"]()
@@ -158,6 +159,7 @@ class RunState:
         self.fatal: str | None = None  # set when the target cannot be tested at all
         self.record: RunRecord | None = None
         self.weakenings: list[str] = []
+        self.interrupted = False
         if shared:
             settings.base_url = shared["base_url"]
             settings.api_key = shared["api_key"]
@@ -232,7 +234,10 @@ class RunHooks:
             _log_report(self.state, report)
 
     @pytest.hookimpl(tryfirst=True)
-    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+    def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
+        if exitstatus == pytest.ExitCode.INTERRUPTED and not self.state.is_worker:
+            self.state.interrupted = True
+            self.state.weakenings.append("the run was interrupted (Ctrl-C) before every test ran")
         _finish(self.state, session)
 
 
@@ -470,6 +475,8 @@ def _build_record(state: RunState, unreachable: str | None = None) -> RunRecord:
         weakenings.append(f"target unreachable: {unreachable}")
     ok, reasons = certifiability(verdicts, weakenings)
     code = EXIT_UNREACHABLE if unreachable else exit_code(verdicts)
+    if state.interrupted:
+        code = EXIT_INTERRUPTED
     leftover = [item for c in state.cleanups for item in c.get("leftover", [])]
     identity = {
         "target": s.base_url,

@@ -194,15 +194,21 @@ class Target:
         deadline = time.monotonic() + budget_s
         leftover = []
         deleted = 0
+        interrupted = False
         for obj in pending:
             client = self.client if obj.credential == self.client.credential else self.second
-            if client is None or time.monotonic() > deadline:
-                leftover.append({"path": obj.path, "reason": "cleanup budget exhausted" if client else "no client"})
+            if interrupted or client is None or time.monotonic() > deadline:
+                reason = "cleanup interrupted" if interrupted else "cleanup budget exhausted" if client else "no client"
+                leftover.append({"path": obj.path, "reason": reason})
                 continue
             try:
                 ex = client.request("DELETE", obj.path, version=obj.version, observe=False)
             except TargetError as exc:
                 leftover.append({"path": obj.path, "reason": str(exc)})
+                continue
+            except KeyboardInterrupt:  # a second Ctrl-C: stop deleting, but still report what stayed
+                interrupted = True
+                leftover.append({"path": obj.path, "reason": "cleanup interrupted"})
                 continue
             if 200 <= ex.status < 300 or ex.status == 404:
                 deleted += 1

@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 import mimetypes
 import re
+from collections import deque
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -47,6 +48,7 @@ from conformance.reference.store import ParentMissing, Record, Store
 from conformance.reference.validation import check_body
 
 log = logging.getLogger("conformance.reference")
+JOURNAL_SIZE = 200_000
 
 DEFAULT_BASE_PATH = "/ga/api"
 DESCRIPTION_PREFIX = "/openapi/"  # where the description files are served, outside the API
@@ -75,6 +77,7 @@ class ReferenceApp:
         self.behaviour = behaviour or Behaviour()
         self.base = "/" + base_path.strip("/") if base_path.strip("/") else ""
         self.description_dir = description_dir
+        self.journal: deque[tuple[str, str]] = deque(maxlen=JOURNAL_SIZE)  # (method, path): what clients asked
         # One catch-all route: the app routes by itself, so that Starlette never
         # answers 405 or a plain-text 404 on its behalf.
         self._starlette = Starlette(routes=[StarletteRoute("/{path:path}", endpoint=_Endpoint(self.respond))])
@@ -84,6 +87,7 @@ class ReferenceApp:
 
     async def respond(self, request: Request) -> Response:
         path = request.scope["path"]
+        self.journal.append((request.method.upper(), path))
         if self.description_dir is not None and path.startswith(DESCRIPTION_PREFIX) and self.base:
             return self._description_file(path[len(DESCRIPTION_PREFIX) :])
         ctx = Ctx(request, self.services, request.method.upper())

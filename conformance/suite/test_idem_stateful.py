@@ -1,0 +1,121 @@
+"""IDEM-1/2/4/6 as a stateful model: random interleavings of create, update (POST or
+PUT), read, identical rewrite and delete on a few of the suite's objects, checked
+against what the spec says each step leaves behind.
+
+Hypothesis shrinks a failing sequence to a short one and prints it with the seed.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from hypothesis import settings
+from hypothesis import strategies as st
+from hypothesis.stateful import Bundle, RuleBasedStateMachine, initialize, precondition, rule, run_state_machine_as_test
+
+from conformance.assertions import assert_error, assert_ok, diff_states, same_written, writable_state
+from conformance.expect import expect
+from conformance.strategies import valid_bodies
+
+METHODS = st.sampled_from(["POST", "PUT"])
+MAX_OBJECTS = 4
+POOL = 3
+PICK = st.integers(0, POOL - 1)  # per example: enough for interleavings, few enough to keep a run cheap
+
+
+def _canonical(body: dict) -> str:
+    return json.dumps(body, sort_keys=True)
+
+
+def _machine(target, resource):
+    version = target.version_for(resource)
+    bodies = valid_bodies(resource, version)
+    parents = target.shared_parents(resource, version)
+
+    class CrudModel(RuleBasedStateMachine):
+        objects = Bundle("objects")
+
+        @initialize(pool=st.lists(bodies, min_size=2, max_size=POOL, unique_by=_canonical))
+        def start(self, pool) -> None:
+            """Writes pick from a few bodies, so the same body meets different histories."""
+            self.pool = pool
+            self.written: dict[str, dict] = {}  # path -> last body written (absent: deleted or never made)
+            self.known: set[str] = set()
+            self.fresh: dict[str, dict] = {}  # body -> the state a fresh object written with it has
+
+        @precondition(lambda self: len(self.known) < MAX_OBJECTS)
+        @rule(target=objects, pick=PICK, method=METHODS)
+        def create(self, pick, method):
+            body = self.pool[pick % len(self.pool)]
+            path, _ = target.fresh_path(resource, version, parent_ids=parents)
+            clause = "IDEM-1" if method == "POST" else "IDEM-2"
+            made = target.write(resource, path, body, method=method, version=version)
+            self.fresh.setdefault(
+                _canonical(body), writable_state(resource, version, assert_ok(made, clause, "create"))
+            )
+            self.written[path] = body
+            self.known.add(path)
+            return path
+
+        @rule(path=objects, pick=PICK, method=METHODS)
+        def write(self, path, pick, method):
+            """Create-or-update: also after a delete, the write makes the object again."""
+            body = self.pool[pick % len(self.pool)]
+            clause = "IDEM-1" if method == "POST" else "IDEM-2"
+            assert_ok(target.write(resource, path, body, method=method, version=version), clause, f"{method} to {path}")
+            self.written[path] = body
+
+        @rule(path=objects)
+        def rewrite_same(self, path):
+            if path not in self.written:
+                return
+            before = target.get(resource, path, version=version)
+            state = writable_state(resource, version, assert_ok(before, "IDEM-4", "GET before an identical write"))
+            again = target.write(resource, path, self.written[path], version=version)
+            assert_ok(again, "IDEM-1", "the same POST repeated")
+            after = writable_state(
+                resource, version, assert_ok(target.get(resource, path, version=version), "IDEM-1", "GET")
+            )
+            diffs = diff_states(state, after)
+            expect(not diffs, "IDEM-1", "repeating the last POST changed the object: " + "; ".join(diffs), again)
+
+        @rule(path=objects)
+        def read(self, path):
+            got = target.get(resource, path, version=version)
+            if path in self.written:
+                stored = assert_ok(got, "IDEM-4", f"GET of {path} after a successful write")
+                diffs = same_written(resource, version, self.written[path], stored)
+                expect(not diffs, "IDEM-4", "GET does not return the last written values: " + "; ".join(diffs), got)
+                fresh = self.fresh.get(_canonical(self.written[path]))
+                if fresh is not None:
+                    diffs = diff_states(writable_state(resource, version, stored), fresh)
+                    expect(
+                        not diffs,
+                        "IDEM-3",
+                        "the object differs from a fresh one written with the same body (history leaks): "
+                        + "; ".join(diffs),
+                        got,
+                    )
+            else:
+                assert_error(got, "IDEM-6", 404, "not_found", f"GET of {path} after DELETE")
+
+        @rule(path=objects)
+        def delete(self, path):
+            was = "an existing" if path in self.written else "an already deleted"
+            gone = target.delete(resource, path, version=version)
+            expect(200 <= gone.status < 300, "IDEM-6", f"DELETE of {was} object got HTTP {gone.status}", gone)
+            self.written.pop(path, None)
+
+    return CrudModel
+
+
+@pytest.mark.IDEM_3
+@pytest.mark.IDEM_4
+@pytest.mark.IDEM_6
+def test_crud_sequences(target, resource):
+    steps = target.profile.stateful_steps
+    machine = _machine(target, resource)
+    run_state_machine_as_test(
+        machine, settings=settings(max_examples=max(2, target.profile.examples // 3), stateful_step_count=steps)
+    )

@@ -1,0 +1,128 @@
+"""Hygiene on a vendor's server: the suite touches only the objects it created (per-run
+id prefix), deletes them all at the end, also when the run is interrupted with Ctrl-C,
+and still writes its reports then."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from urllib.parse import urlsplit
+
+import requests
+
+from conformance.model import load_model
+from conformance.strategies import minimal_body
+
+PREFIX = "cft"
+
+
+def _objects(handle) -> list[tuple]:
+    """Every stored object's key, in every organization (reads the reference store directly)."""
+    store = handle.app.services.store
+    with store._lock:
+        return [key for objs in store._objects.values() for key in objs]
+
+
+def _seed_vendor_objects(handle) -> dict[str, dict]:
+    """Objects the vendor already has (ids without the run prefix): the suite must not touch them."""
+    model = load_model(handle.description)
+    seeded = {}
+    for resource in model.resources:
+        if resource.parent is not None:
+            continue
+        path = resource.path_for({resource.id_param: f"vendor-own-{resource.name}"})
+        url = f"{handle.base_url}/v{model.latest_version}{path}"
+        body = minimal_body(resource, model.latest_version)
+        resp = requests.post(
+            url, json=body, headers={"Authorization": f"Basic {handle.keys[0]}"}, verify=handle.ca_bundle, timeout=10
+        )
+        assert resp.status_code in (200, 201), resp.text
+        seeded[url] = resp.json()["data"]
+    handle.app.journal.clear()
+    return seeded
+
+
+def _untouched(handle, seeded: dict[str, dict]) -> None:
+    touched = [(m, p) for m, p in handle.app.journal if "vendor-own-" in p]
+    assert touched == [], touched
+    for url, before in seeded.items():
+        resp = requests.get(
+            url, headers={"Authorization": f"Basic {handle.keys[0]}"}, verify=handle.ca_bundle, timeout=10
+        )
+        assert resp.status_code == 200 and resp.json()["data"] == before, url
+
+
+def _suite_ids(handle) -> list[str]:
+    return [key[-1][1] for key in _objects(handle) if not key[-1][1].startswith("vendor-own-")]
+
+
+def test_full_run_touches_only_its_own_objects_and_removes_them(certify, reference_server):
+    handle = reference_server()
+    seeded = _seed_vendor_objects(handle)
+    run = certify(args=("--profile", "smoke"), server=handle)
+    assert run.code == 0, run.stdout[-3000:]
+    prefix = run.record["cleanup"]["prefix"]
+    assert prefix.startswith(PREFIX) and run.record["cleanup"]["attempted"] > 0
+    assert run.record["cleanup"]["leftover"] == []
+    assert _suite_ids(handle) == []
+    foreign = [(m, p) for m, p in handle.app.journal if any(not i.startswith(prefix) for i in _item_ids(handle, p))]
+    assert foreign == [], foreign[:5]
+    _untouched(handle, seeded)
+
+
+def _item_ids(handle, path: str) -> list[str]:
+    """The ids in ``path`` when it addresses an item of the model (any version form)."""
+    model = load_model(handle.description)
+    for resource in model.resources:
+        pattern = re.sub(r"\\{[^}]+\\}", "([^/]+)", re.escape(resource.item_path))
+        m = re.fullmatch(re.escape(urlsplit(handle.base_url).path) + r"(?:/v[^/]+)?" + pattern, path)
+        if m:
+            return list(m.groups())
+    return []
+
+
+def test_ctrl_c_still_cleans_up_and_reports(tmp_path, reference_server):
+    handle = reference_server()
+    seeded = _seed_vendor_objects(handle)
+    report_dir = tmp_path / "reports"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CONFORMANCE_")}
+    env["CONFORMANCE_API_KEY"] = handle.keys[0]
+    cmd = [
+        sys.executable,
+        "-m",
+        "conformance",
+        "run",
+        "--base-url",
+        handle.base_url,
+        "--ca-bundle",
+        handle.ca_bundle,
+        "--profile",
+        "certification",
+        "--report-dir",
+        str(report_dir),
+    ]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=tmp_path)
+    try:
+        deadline = time.monotonic() + 120
+        while len(_suite_ids(handle)) < 10:
+            assert proc.poll() is None, proc.communicate()
+            assert time.monotonic() < deadline, "the run never created objects"
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 130, (proc.returncode, out[-2000:], err[-2000:])
+    assert "Traceback" not in err, err
+    record = json.loads((report_dir / "certification.json").read_text())
+    assert record["certifiable"] is False
+    assert any("interrupted" in r for r in record["not_certifiable_reasons"])
+    assert record["cleanup"]["attempted"] > 0 and record["cleanup"]["leftover"] == []
+    assert _suite_ids(handle) == [], _suite_ids(handle)[:5]
+    _untouched(handle, seeded)
