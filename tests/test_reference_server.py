@@ -461,6 +461,42 @@ def _subscriber(api: Api, **fields: Any) -> tuple[str, requests.Response]:
     return path, api("PUT", path, json={"email": "a@b", **fields})
 
 
+Written = tuple[str, requests.Response]  # the object's path and the write's response
+TEXT = "Café ☕ 𝄞"  # non-ASCII: Latin-1, the BMP and beyond it
+ITEMS = [1, None, {"a": "b"}, ["c"], True, "d"]  # array items of every JSON type
+
+
+def _campaign(api: Api, method: str = "PUT", version: int | None = None, **fields: Any) -> Written:
+    path = f"/campaigns/{new_id()}"
+    return path, api(method, path, version=version, json={"name": "n", **fields})
+
+
+def _custom_field(api: Api, **fields: Any) -> Written:
+    path = f"/mailing_lists/{make_list(api)}/custom_fields/{new_id()}"
+    return path, api("PUT", path, json={"name": "f", "field_type": "select_single_radio", **fields})
+
+
+def _answer(write: Callable[[Api], Written]) -> Callable[[Api], tuple[int, str | None]]:
+    """A probe: the write's status and error code, e.g. (201, None) or (500, "internal_error")."""
+
+    def probe(api: Api) -> tuple[int, str | None]:
+        r = write(api)[1]
+        return r.status_code, r.json()["error_code"]
+
+    return probe
+
+
+def _stored(write: Callable[[Api], Written], name: str) -> Callable[[Api], Any]:
+    """A probe: field ``name`` as GET reads it back after the write, or GET's status if nothing is there."""
+
+    def probe(api: Api) -> Any:
+        path, _ = write(api)
+        r = api("GET", path)
+        return r.json()["data"][name] if r.ok else r.status_code
+
+    return probe
+
+
 def _check_merge(api: Api) -> bool:
     path, _ = _subscriber(api, status="bounced")
     return api.ok("PUT", path, json={"email": "a@b"})["status"] == "active"
@@ -558,6 +594,11 @@ FAULT_CHECKS: dict[str, Callable[[Api], bool]] = {
     "enum-accept-unknown": _check_enum_unknown,
     "enum-partial-write": _check_partial_write,
     "enum-extra-status": lambda api: _subscriber(api)[1].json()["data"]["status"] == "active",
+    "fuzz-500-non-ascii": lambda api: _campaign(api, name=TEXT)[1].status_code == 201,
+    "fuzz-mangles-non-ascii": lambda api: _stored(lambda a: _campaign(a, name=TEXT), "name")(api) == TEXT,
+    "fuzz-500-unknown-nested": lambda api: _campaign(api, extra={"a": 1})[1].status_code == 201,
+    "fuzz-array-items-unchecked": lambda api: _custom_field(api, options=[1])[1].status_code == 403,
+    "fuzz-500-null-optional": lambda api: _campaign(api, starts_at=None)[1].status_code == 201,
 }
 
 
@@ -566,6 +607,65 @@ def test_fault_changes_what_it_claims(launch: Callable[..., Api], api: Api, faul
     check = FAULT_CHECKS[fault]
     assert check(api), "the clean server must pass the check"
     assert not check(launch(faults=(fault,))), f"{fault} must make the check fail"
+
+
+CREATED, CRASHED, REFUSED = (201, None), (500, "internal_error"), (403, "validation_failed")
+
+FUZZ_PROBES: dict[str, list[tuple[str, Callable[[Api], Any], Any, Any]]] = {
+    # fault: [(what, probe, answer of the clean server, answer with the fault)]; where the two
+    # answers are equal, the probe shows what the fault leaves alone
+    "fuzz-500-non-ascii": [
+        ("non-ASCII field", _answer(lambda api: _campaign(api, name=TEXT)), CREATED, CRASHED),
+        ("by POST", _answer(lambda api: _campaign(api, "POST", name="ü")), CREATED, CRASHED),
+        ("in an array item", _answer(lambda api: _custom_field(api, options=["a", "ü"])), CREATED, CRASHED),
+        ("nothing stored", _stored(lambda api: _campaign(api, name=TEXT), "name"), TEXT, 404),
+        ("ASCII only", _answer(lambda api: _campaign(api, name="plain ~ ascii")), CREATED, CREATED),
+        ("in an unknown member", _answer(lambda api: _campaign(api, note=TEXT)), CREATED, CREATED),
+        ("in an invalid write", _answer(lambda api: _subscriber(api, status="actîve")), REFUSED, REFUSED),
+    ],
+    "fuzz-mangles-non-ascii": [
+        ("read back", _stored(lambda api: _campaign(api, name=TEXT), "name"), TEXT, TEXT.encode().decode("latin-1")),
+        ("array item", _stored(lambda api: _custom_field(api, options=["ü"]), "options"), ["ü"], ["Ã¼"]),
+        ("write answer", lambda api: _campaign(api, name="é")[1].json()["data"]["name"], "é", "Ã©"),
+        ("ASCII only", _stored(lambda api: _campaign(api, name="plain ~ ascii"), "name"), *["plain ~ ascii"] * 2),
+        ("lone surrogate", _answer(lambda api: _campaign(api, name="\ud800")), CREATED, CREATED),
+    ],
+    "fuzz-500-unknown-nested": [
+        ("object member", _answer(lambda api: _campaign(api, extra={"a": 1})), CREATED, CRASHED),
+        ("array member", _answer(lambda api: _campaign(api, extra=[])), CREATED, CRASHED),
+        ("nothing stored", _stored(lambda api: _campaign(api, extra=[1]), "name"), "n", 404),
+        ("scalar members", _answer(lambda api: _campaign(api, a=1, b="x", c=None, d=True, e=1.5)), CREATED, CREATED),
+        ("read-only members", _answer(lambda api: _campaign(api, id={"a": 1}, created_at=[1])), CREATED, CREATED),
+        ("object in a field", _answer(lambda api: _campaign(api, name={"a": 1})), REFUSED, REFUSED),
+    ],
+    "fuzz-array-items-unchecked": [
+        ("items of any type", _answer(lambda api: _custom_field(api, options=ITEMS)), REFUSED, CREATED),
+        ("stored as sent", _stored(lambda api: _custom_field(api, options=ITEMS), "options"), 404, ITEMS),
+        ("string items", _stored(lambda api: _custom_field(api, options=["a"]), "options"), ["a"], ["a"]),
+        ("not an array", _answer(lambda api: _custom_field(api, options="a")), REFUSED, REFUSED),
+        ("too few items", _answer(lambda api: _custom_field(api, options=[])), REFUSED, REFUSED),
+        ("items not allowed", _answer(lambda api: _custom_field(api, field_type="text", options=[1])), *[REFUSED] * 2),
+        ("another field wrong", _answer(lambda api: _custom_field(api, name=5, options=[1])), REFUSED, REFUSED),
+    ],
+    "fuzz-500-null-optional": [
+        ("null time", _answer(lambda api: _campaign(api, starts_at=None)), CREATED, CRASHED),
+        ("null date", _answer(lambda api: _campaign(api, send_on=None)), CREATED, CRASHED),
+        ("null in a child", _answer(lambda api: _subscriber(api, subscribed_at=None)), CREATED, CRASHED),
+        ("null enum", _answer(lambda api: _campaign(api, version=2, winner_metric=None)), CREATED, CRASHED),
+        ("omitted", _stored(lambda api: _campaign(api), "starts_at"), None, None),
+        ("a value", _answer(lambda api: _campaign(api, starts_at="2024-01-01T00:00:00+00:00")), CREATED, CREATED),
+        ("not in this version", _answer(lambda api: _campaign(api, winner_metric=None)), CREATED, CREATED),
+        ("null, not nullable", _answer(lambda api: _campaign(api, name=None)), REFUSED, REFUSED),
+    ],
+}
+
+
+@pytest.mark.parametrize("fault", list(FUZZ_PROBES))
+def test_fuzz_fault_changes_only_what_it_claims(launch: Callable[..., Api], api: Api, fault: str) -> None:
+    faulty = launch(faults=(fault,))
+    for what, probe, clean, broken in FUZZ_PROBES[fault]:
+        assert probe(api) == clean, f"clean server: {what}"
+        assert probe(faulty) == broken, f"{fault}: {what}"
 
 
 @pytest.mark.parametrize("fault", ["tls-untrusted-cert", "tls-wrong-hostname", "tls-expired-cert"])

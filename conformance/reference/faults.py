@@ -18,9 +18,12 @@ import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone, tzinfo
-from functools import partial
+from functools import lru_cache, partial
 from typing import Any
 
+import jsonschema
+
+from conformance.model import Resource
 from conformance.reference.behaviour import HOOKS, OMIT, ApiError, Behaviour, Ctx, Reply, not_found
 from conformance.reference.orgs import Organization, basic_credential, find_org
 from conformance.reference.store import Key, Record
@@ -174,10 +177,12 @@ def _method_405(default: Override, ctx: Ctx) -> ApiError:
     return ApiError(405, "invalid_request", f"method {ctx.method} not allowed", {"allow": allowed})
 
 
-def _crash_on(kind: str, exc: type[Exception]) -> Override:
+def _crash_on(kind: str, exc: type[Exception], when: Callable[[Any], bool] = lambda value: True) -> Override:
+    """An override of ``judge`` that raises on the first issue of ``kind`` whose value ``when`` accepts."""
+
     def override(default: Override, ctx: Ctx, issues: list[Any]) -> list[Any]:
         for issue in issues:
-            if issue.kind == kind:
+            if issue.kind == kind and when(issue.value):
                 raise exc(issue.field)
         return default(ctx, issues)
 
@@ -554,6 +559,84 @@ def _store_before_refusing(default: Override, ctx: Ctx, issues: list[Any], commi
 
 def _keep_unknown(default: Override, ctx: Ctx, issues: list[Any]) -> list[Any]:
     return default(ctx, issues) + [i for i in issues if i.kind == "unknown"]
+
+
+# -- FUZZ: what only generated bodies reach ---------------------------------------------------
+def _stored_text(convert: Callable[[str], str]) -> Override:
+    """An override of ``compose`` that passes every string the body gives a field, at any depth,
+    through a storage column's ``convert`` (which may raise)."""
+
+    def override(default: Override, ctx: Ctx, old: Record | None, values: dict[str, Any]) -> dict:
+        return default(ctx, old, {name: _map_strings(convert, value) for name, value in values.items()})
+
+    return override
+
+
+def _map_strings(convert: Callable[[str], str], value: Any) -> Any:
+    if isinstance(value, str):
+        return convert(value)
+    if isinstance(value, list):
+        return [_map_strings(convert, item) for item in value]
+    if isinstance(value, dict):
+        return {key: _map_strings(convert, item) for key, item in value.items()}
+    return value
+
+
+def _ascii_column(text: str) -> str:
+    return text.encode("ascii").decode("ascii")  # UnicodeEncodeError escapes as a 500
+
+
+def _latin1_column(text: str) -> str:
+    return text.encode("utf-8", "surrogatepass").decode("latin-1")  # UTF-8 bytes read back as latin-1
+
+
+def _null_crashes(default: Override, ctx: Ctx, old: Record | None, values: dict[str, Any]) -> dict:
+    assert ctx.route is not None
+    for f in ctx.route.resource.writable(ctx.version):
+        if f.nullable and f.name in values and values[f.name] is None:
+            raise TypeError(f"{f.name}: the setter calls a method of None")
+    return default(ctx, old, values)
+
+
+_ITEM_KEYWORDS = frozenset({"items", "prefixItems", "unevaluatedItems", "contains"})
+_NAMED_SUBSCHEMAS = frozenset({"properties", "patternProperties", "dependentSchemas", "$defs", "definitions"})
+_VALUE_KEYWORDS = frozenset({"enum", "const", "default", "examples"})
+
+
+def _any_items(schema: Any) -> Any:
+    """``schema`` with every array's item constraints removed, at any depth."""
+    if isinstance(schema, list):
+        return [_any_items(sub) for sub in schema]
+    if not isinstance(schema, dict):
+        return schema
+    out: dict[str, Any] = {}
+    for key, value in schema.items():
+        if key in _ITEM_KEYWORDS:
+            continue
+        if key in _NAMED_SUBSCHEMAS and isinstance(value, dict):
+            out[key] = {name: _any_items(sub) for name, sub in value.items()}
+        elif key in _VALUE_KEYWORDS or key.startswith("x-"):
+            out[key] = value
+        else:
+            out[key] = _any_items(value)
+    return out
+
+
+@lru_cache(maxsize=256)
+def _items_unchecked_validator(resource: Resource, version: int) -> jsonschema.Draft202012Validator:
+    return jsonschema.Draft202012Validator(_any_items(resource.write_schema_for(version)))
+
+
+def _array_items_unchecked(default: Override, ctx: Ctx, issues: list[Any]) -> list[Any]:
+    """Drops the issues of an array field that only its items caused: without item
+    constraints the write schema finds nothing wrong with that field."""
+    assert ctx.route is not None
+    resource = ctx.route.resource
+    writable = {f.name for f in resource.writable(ctx.version)}
+    payload = {name: value for name, value in json.loads(ctx.body).items() if name in writable}
+    arrays = {name for name, value in payload.items() if isinstance(value, list)}
+    still = {e.path[0] for e in _items_unchecked_validator(resource, ctx.version).iter_errors(payload) if e.path}
+    return default(ctx, [i for i in issues if i.field not in arrays or i.field in still])
 
 
 # -- wire variants ------------------------------------------------------------------------------
@@ -955,6 +1038,37 @@ _CATALOGUE: list[Switch] = [
         "ENUM-4",
         "Accepts values in any letter case and stores them as sent.",
         judge=_case_insensitive_enum,
+    ),
+    # FUZZ: faults only generated input (schemathesis) reaches; scripted clause tests send tame ASCII.
+    _fault(
+        "fuzz-500-non-ascii",
+        "IDEM-1",
+        "A write with a non-ASCII character in a string field, at any depth, gets 500 (an ASCII storage column).",
+        compose=_stored_text(_ascii_column),
+    ),
+    _fault(
+        "fuzz-mangles-non-ascii",
+        "IDEM-4",
+        "Stores strings as UTF-8 bytes read back as latin-1: non-ASCII text comes back mangled (é as Ã©).",
+        compose=_stored_text(_latin1_column),
+    ),
+    _fault(
+        "fuzz-500-unknown-nested",
+        "IDEM-1",
+        "Ignores unknown scalar members, but an unknown member that is an object or array gets 500.",
+        judge=_crash_on("unknown", TypeError, lambda value: isinstance(value, dict | list)),
+    ),
+    _fault(
+        "fuzz-array-items-unchecked",
+        "STATUS-3",
+        "Never validates array items: items of any JSON type are accepted and stored.",
+        judge=_array_items_unchecked,
+    ),
+    _fault(
+        "fuzz-500-null-optional",
+        "IDEM-1",
+        "An explicit null for a nullable field gets 500 (leaving the field out works).",
+        compose=_null_crashes,
     ),
     # Valid variants: legal choices the suite must pass.
     _variant(
