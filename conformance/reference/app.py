@@ -15,19 +15,20 @@ the target model, so any description that follows the spec can be served.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import mimetypes
 import re
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route as StarletteRoute
-from starlette.types import Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 
 from conformance.model import TargetModel
 from conformance.reference.behaviour import (
@@ -49,12 +50,64 @@ from conformance.reference.validation import check_body
 
 log = logging.getLogger("conformance.reference")
 JOURNAL_SIZE = 200_000
+SEEN_BODY_CAP = 64 * 1024  # bytes of each request body kept in ``requests_seen``
+SEEN_BYTES_BUDGET = 64 * 1024 * 1024  # body bytes ``requests_seen`` holds in all; the oldest entries go first
+SEEN_HEADERS = ("Authorization", "X-Version", "Content-Type")  # the request headers the reference server acts on
+_DRAIN_WAIT = 0.25  # seconds to wait for each unread body chunk before the journal gives up on it
 
 DEFAULT_BASE_PATH = "/ga/api"
 DESCRIPTION_PREFIX = "/openapi/"  # where the description files are served, outside the API
 _VERSION_SEGMENT = re.compile(r"/v([0-9]+)(?=/|$)")
 
 Handler = Callable[[Ctx], Reply]
+
+
+class SeenRequest(NamedTuple):
+    """One request as the server received it: enough to send it again byte for byte (see ``benchmarks/``)."""
+
+    method: str
+    path: str  # percent-decoded, as in ``journal``
+    raw_path: str  # as sent, percent-encoding kept (latin-1 decoded)
+    query: str  # the raw query string, without ``?``; "" when none
+    headers: tuple[tuple[str, str], ...]  # the SEEN_HEADERS present, in order, as (name, value)
+    body: bytes  # the first SEEN_BODY_CAP bytes
+    body_size: int  # body bytes received (more than len(body) when capped)
+    status: int  # the status answered
+
+    @property
+    def target(self) -> str:
+        """The request target: raw path and query."""
+        return self.raw_path + ("?" + self.query if self.query else "")
+
+
+class RequestLog:
+    """The full entries, bounded in count (``maxlen``) and in body bytes (``budget``): oldest dropped first.
+
+    Written only from the server's event loop; read it once the clients are done.
+    """
+
+    def __init__(self, maxlen: int = JOURNAL_SIZE, budget: int = SEEN_BYTES_BUDGET) -> None:
+        self._entries: deque[SeenRequest] = deque()
+        self.maxlen, self.budget = maxlen, budget
+        self._bytes = 0
+        self.dropped = 0  # entries evicted since the last clear()
+
+    def append(self, entry: SeenRequest) -> None:
+        self._entries.append(entry)
+        self._bytes += len(entry.body)
+        while len(self._entries) > self.maxlen or self._bytes > self.budget:
+            self._bytes -= len(self._entries.popleft().body)
+            self.dropped += 1
+
+    def clear(self) -> None:
+        self._entries.clear()
+        self._bytes = self.dropped = 0
+
+    def __iter__(self) -> Iterator[SeenRequest]:
+        return iter(self._entries)
+
+    def __len__(self) -> int:
+        return len(self._entries)
 
 
 class ReferenceApp:
@@ -78,6 +131,7 @@ class ReferenceApp:
         self.base = "/" + base_path.strip("/") if base_path.strip("/") else ""
         self.description_dir = description_dir
         self.journal: deque[tuple[str, str]] = deque(maxlen=JOURNAL_SIZE)  # (method, path): what clients asked
+        self.requests_seen = RequestLog()  # the same requests in full (query, headers, body, status), for replay
         # One catch-all route: the app routes by itself, so that Starlette never
         # answers 405 or a plain-text 404 on its behalf.
         self._starlette = Starlette(routes=[StarletteRoute("/{path:path}", endpoint=_Endpoint(self.respond))])
@@ -88,6 +142,15 @@ class ReferenceApp:
     async def respond(self, request: Request) -> Response:
         path = request.scope["path"]
         self.journal.append((request.method.upper(), path))
+        tee = _BodyTee(request.receive)
+        request = Request(request.scope, tee)
+        response = await self._respond(request, path)
+        if _may_have_body(request):
+            await tee.drain()
+        self.requests_seen.append(_seen(request, tee, response.status_code))
+        return response
+
+    async def _respond(self, request: Request, path: str) -> Response:
         if self.description_dir is not None and path.startswith(DESCRIPTION_PREFIX) and self.base:
             return self._description_file(path[len(DESCRIPTION_PREFIX) :])
         ctx = Ctx(request, self.services, request.method.upper())
@@ -214,6 +277,58 @@ class _Endpoint:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         response = await self.respond(Request(scope, receive))
         await response(scope, receive, send)
+
+
+class _BodyTee:
+    """An ASGI ``receive`` that passes every message through and keeps the body's first SEEN_BODY_CAP bytes."""
+
+    def __init__(self, receive: Receive) -> None:
+        self._receive = receive
+        self.body = bytearray()
+        self.size = 0
+        self.done = False  # the last body chunk came (or the client left)
+
+    async def __call__(self) -> Message:
+        message = await self._receive()
+        if message["type"] == "http.request":
+            chunk = message.get("body", b"")
+            self.size += len(chunk)
+            if len(self.body) < SEEN_BODY_CAP:
+                self.body += chunk[: SEEN_BODY_CAP - len(self.body)]
+            self.done = not message.get("more_body", False)
+        else:
+            self.done = True
+        return message
+
+    async def drain(self) -> None:
+        """Reads the body the app left unread, up to the cap; never waits long on a slow client."""
+        while not self.done and len(self.body) < SEEN_BODY_CAP:
+            try:
+                await asyncio.wait_for(self(), _DRAIN_WAIT)
+            except TimeoutError:
+                return
+
+
+def _may_have_body(request: Request) -> bool:
+    """Whether the framing announces a body (and no 100-continue handshake is pending)."""
+    h = request.headers
+    has_body = h.get("content-length", "0") != "0" or "transfer-encoding" in h
+    return has_body and h.get("expect", "").lower() != "100-continue"
+
+
+def _seen(request: Request, tee: _BodyTee, status: int) -> SeenRequest:
+    scope = request.scope
+    raw_path = scope.get("raw_path") or scope["path"].encode()
+    return SeenRequest(
+        method=request.method.upper(),
+        path=scope["path"],
+        raw_path=raw_path.decode("latin-1"),
+        query=scope.get("query_string", b"").decode("latin-1"),
+        headers=tuple((name, value) for name in SEEN_HEADERS for value in request.headers.getlist(name)),
+        body=bytes(tee.body),
+        body_size=tee.size,
+        status=status,
+    )
 
 
 async def _read_body(request: Request) -> bytes:
