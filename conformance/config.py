@@ -70,6 +70,13 @@ OPTIONS: tuple[Option, ...] = (
         "--allow-http", "allow_http", "allow a plain http:// base URL (local development; not certifiable)", kind="flag"
     ),
     Option("--profile", "profile", f"budget: {' | '.join(PROFILES)} (default {DEFAULT_PROFILE})", metavar="NAME"),
+    Option(
+        "--seed",
+        "seed",
+        "hypothesis seed (default random; every report records it: pass it back to replay a run's examples)",
+        kind="int",
+        metavar="N",
+    ),
     Option("--clause", "clause", "run only these clauses (ID, group or glob; repeatable)", kind="list", metavar="ID"),
     Option(
         "--report-dir",
@@ -113,6 +120,7 @@ class Settings:
     allow_http: bool = False
     profile: str = DEFAULT_PROFILE
     clause: list[str] = field(default_factory=list)
+    seed: int | None = None
     report_dir: str = "reports"
     timeout: float = 10.0
     api_key: str | None = None
@@ -175,6 +183,11 @@ def _from_env(opt: Option, raw: str) -> Any:
 def validate(s: Settings) -> None:
     if s.profile not in PROFILES:
         raise ConfigError(f"unknown profile {s.profile!r}; choose one of {', '.join(PROFILES)}")
+    if s.seed is not None:
+        try:
+            s.seed = int(s.seed)
+        except (TypeError, ValueError):
+            raise ConfigError(f"--seed must be an integer, not {s.seed!r}") from None
     try:
         s.timeout = float(s.timeout)
     except (TypeError, ValueError):

@@ -132,6 +132,16 @@ def _configure_hypothesis(state: RunState) -> None:
         stateful_step_count=profile.stateful_steps,
     )
     settings.load_profile("conformance")
+    from hypothesis import core
+
+    core.global_force_seed = state.seed  # every property test and fuzzer of the run, whatever the plugin order
+
+
+def _int_or_none(value: Any) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
 
 
 # -- run state ---------------------------------------------------------------------------
@@ -145,7 +155,12 @@ class RunState:
         self.workerinput = getattr(config, "workerinput", None)
         self.is_worker = self.workerinput is not None
         shared = (self.workerinput or {}).get("conformance_target", {})
-        self.seed: int = shared.get("seed") or getattr(config.option, "hypothesis_seed", None) or random.getrandbits(32)
+        self.seed: int = (
+            shared.get("seed")
+            or settings.seed
+            or _int_or_none(getattr(config.option, "hypothesis_seed", None))
+            or random.getrandbits(32)
+        )
         self.prefix: str = shared.get("prefix") or new_run_prefix()
         self.started = time.time()
         self.catalogue = catalogue.load()

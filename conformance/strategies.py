@@ -68,6 +68,7 @@ def instants() -> st.SearchStrategy[datetime]:
     return st.integers(int(_MIN.timestamp()), int(_MAX.timestamp())).map(lambda s: datetime.fromtimestamp(s, UTC))
 
 
+@cache
 def transitions(zone: ZoneInfo, years: range = range(2012, 2031)) -> list[datetime]:
     """UTC instants at which ``zone``'s offset changes (DST boundaries), found by bisection."""
     out = []
@@ -159,9 +160,13 @@ def valid_bodies(resource: Resource, version: int) -> st.SearchStrategy[dict[str
     return from_schema(tamed)
 
 
-@cache
 def minimal_body(resource: Resource, version: int) -> dict[str, Any]:
     """A small valid body: the description's example if valid, else hypothesis' minimal one."""
+    return copy.deepcopy(_minimal_body(resource, version))
+
+
+@cache
+def _minimal_body(resource: Resource, version: int) -> dict[str, Any]:
     schema = _write_schema(resource, version)
     for example in _examples(resource.write_schema):
         body = {k: v for k, v in example.items() if k in schema.get("properties", {})}
@@ -189,7 +194,7 @@ def _valid(schema: dict[str, Any], body: Any) -> bool:
 class InvalidCase:
     """A body that must be refused with 403 validation_failed (and change nothing)."""
 
-    kind: str  # missing-required | wrong-type | out-of-enum | bad-time | bad-date
+    kind: str  # missing-required | wrong-type | wrong-item-type | out-of-enum | bad-time | bad-date
     field: str
     value: Any
     body: dict[str, Any]
@@ -229,6 +234,10 @@ def invalid_cases(resource: Resource, version: int) -> list[InvalidCase]:
         wrong = _wrong_type_value(f.schema)
         if wrong is not _NONE:
             add("wrong-type", f, wrong, "STATUS-3", {**base, f.name: wrong})
+        items = f.schema.get("items")
+        wrong_item = _wrong_type_value(items) if isinstance(items, dict) else _NONE
+        if wrong_item is not _NONE:  # a wrong type inside an array is a wrong type too
+            add("wrong-item-type", f, [wrong_item], "STATUS-3", {**base, f.name: [wrong_item]})
         if f.kind == "enum":
             add("out-of-enum", f, OUT_OF_ENUM, "ENUM-4", {**base, f.name: OUT_OF_ENUM}, check_schema=False)
         elif f.kind == "time":
@@ -284,7 +293,13 @@ def _body_with(resource: Resource, version: int, fixed: tuple[tuple[str, Any], .
 
 
 def body_with(resource: Resource, version: int, **fixed: Any) -> dict[str, Any]:
-    """A small valid body with the given field values (other fields as the schema demands)."""
+    """A small valid body with the given field values (other fields as the schema demands).
+
+    The minimal body with the values set, when that is valid (the common, cheap case);
+    otherwise a search, since other fields may depend on the fixed ones."""
+    body = {**minimal_body(resource, version), **fixed}
+    if _valid(_write_schema(resource, version), body):
+        return body
     return dict(_body_with(resource, version, tuple(sorted(fixed.items(), key=lambda kv: kv[0]))))
 
 

@@ -38,7 +38,7 @@ def _suite_markers() -> dict[str, set[str]]:
         module = importlib.import_module(f"conformance.suite.{info.name}")
         for name, fn in vars(module).items():
             if name.startswith("test_") and callable(fn):
-                marks = {m.name for m in getattr(fn, "pytestmark", [])}
+                marks = {m.name for m in [*getattr(fn, "pytestmark", []), *getattr(module, "pytestmark", [])]}
                 out[f"{info.name}::{name}"] = {m for m in marks if CLAUSE_MARKER.match(m)}
     return out
 

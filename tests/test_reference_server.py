@@ -597,7 +597,7 @@ FAULT_CHECKS: dict[str, Callable[[Api], bool]] = {
     "fuzz-500-non-ascii": lambda api: _campaign(api, name=TEXT)[1].status_code == 201,
     "fuzz-mangles-non-ascii": lambda api: _stored(lambda a: _campaign(a, name=TEXT), "name")(api) == TEXT,
     "fuzz-500-unknown-nested": lambda api: _campaign(api, extra={"a": 1})[1].status_code == 201,
-    "fuzz-array-items-unchecked": lambda api: _custom_field(api, options=[1])[1].status_code == 403,
+    "status-array-items-unchecked": lambda api: _custom_field(api, options=[1])[1].status_code == 403,
     "fuzz-500-null-optional": lambda api: _campaign(api, starts_at=None)[1].status_code == 201,
 }
 
@@ -638,7 +638,7 @@ FUZZ_PROBES: dict[str, list[tuple[str, Callable[[Api], Any], Any, Any]]] = {
         ("read-only members", _answer(lambda api: _campaign(api, id={"a": 1}, created_at=[1])), CREATED, CREATED),
         ("object in a field", _answer(lambda api: _campaign(api, name={"a": 1})), REFUSED, REFUSED),
     ],
-    "fuzz-array-items-unchecked": [
+    "status-array-items-unchecked": [
         ("items of any type", _answer(lambda api: _custom_field(api, options=ITEMS)), REFUSED, CREATED),
         ("stored as sent", _stored(lambda api: _custom_field(api, options=ITEMS), "options"), 404, ITEMS),
         ("string items", _stored(lambda api: _custom_field(api, options=["a"]), "options"), ["a"], ["a"]),

@@ -590,6 +590,30 @@ def _latin1_column(text: str) -> str:
     return text.encode("utf-8", "surrogatepass").decode("latin-1")  # UTF-8 bytes read back as latin-1
 
 
+def _empty_string_crashes(default: Override, ctx: Ctx, issues: list[Any]) -> list[Any]:
+    """Before validation, an empty string in any known field (at any depth) hits a CHECK constraint."""
+    assert ctx.route is not None
+    try:
+        body = json.loads(ctx.body)
+    except ValueError:
+        return default(ctx, issues)
+    if isinstance(body, dict):
+        known = {f.name for f in ctx.route.resource.writable(ctx.version)}
+        if any(_has_empty_string(value) for name, value in body.items() if name in known):
+            raise ValueError("CHECK constraint failed: length(value) > 0")
+    return default(ctx, issues)
+
+
+def _has_empty_string(value: Any) -> bool:
+    if value == "":
+        return True
+    if isinstance(value, list):
+        return any(_has_empty_string(v) for v in value)
+    if isinstance(value, dict):
+        return any(_has_empty_string(v) for v in value.values())
+    return False
+
+
 def _null_crashes(default: Override, ctx: Ctx, old: Record | None, values: dict[str, Any]) -> dict:
     assert ctx.route is not None
     for f in ctx.route.resource.writable(ctx.version):
@@ -1047,6 +1071,12 @@ _CATALOGUE: list[Switch] = [
         compose=_stored_text(_ascii_column),
     ),
     _fault(
+        "fuzz-500-empty-string",
+        "STATUS-3",
+        "An empty string in any field, at any depth, gets 500 instead of 403 or success (a CHECK constraint escapes).",
+        judge=_empty_string_crashes,
+    ),
+    _fault(
         "fuzz-mangles-non-ascii",
         "IDEM-4",
         "Stores strings as UTF-8 bytes read back as latin-1: non-ASCII text comes back mangled (é as Ã©).",
@@ -1059,7 +1089,7 @@ _CATALOGUE: list[Switch] = [
         judge=_crash_on("unknown", TypeError, lambda value: isinstance(value, dict | list)),
     ),
     _fault(
-        "fuzz-array-items-unchecked",
+        "status-array-items-unchecked",
         "STATUS-3",
         "Never validates array items: items of any JSON type are accepted and stored.",
         judge=_array_items_unchecked,

@@ -154,6 +154,8 @@ def render(
             console.print(Text(textwrap.fill(reason, width, initial_indent="  - ", subsequent_indent="    ")))
         if len(reasons) > MAX_REASONS:
             console.print(f"  … and {len(reasons) - MAX_REASONS} more (see certification.json)")
+    if data["summary"].get("must_failed") or data["summary"].get("warnings"):
+        console.print(Text(f"Replay these examples: add --seed {run.get('seed')} to the same command"))
     for name, path in paths.items():
         console.print(Text(f"{name} report: {path}"), soft_wrap=True)
     text = "\n".join(line.rstrip() for line in buf.getvalue().splitlines()) + "\n"

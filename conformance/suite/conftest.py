@@ -34,6 +34,8 @@ def _fields(metafunc: pytest.Metafunc, kind: str):
 
 @pytest.hookimpl
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "fuzz_op" in metafunc.fixturenames:
+        _fuzz_operations(metafunc)
     for kind in ("enum", "time", "date", "versioned"):
         name = f"{kind}_field"
         if name not in metafunc.fixturenames:
@@ -44,6 +46,18 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         else:
             why = f"the target description has no writable {kind} field this clause applies to"
             metafunc.parametrize(name, [pytest.param(None, marks=pytest.mark.skip(reason=why))])
+
+
+def _fuzz_operations(metafunc: pytest.Metafunc) -> None:
+    from conformance.fuzz.operations import operations
+
+    state = metafunc.config.stash.get(STATE, None)
+    ops = operations(state.model) if state else []
+    if ops:
+        metafunc.parametrize("fuzz_op", ops, ids=[op.label for op in ops])
+    else:
+        why = "the target description has no operation to fuzz"
+        metafunc.parametrize("fuzz_op", [pytest.param(None, marks=pytest.mark.skip(reason=why))])
 
 
 @pytest.fixture(scope="session")

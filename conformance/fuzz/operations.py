@@ -1,0 +1,64 @@
+"""The target description as schemathesis sees it, matched to the target model.
+
+Schemathesis generates the data (positive and negative, from the description);
+the model says which resource an operation belongs to, which path parameters are
+parents and which is the item's own id, so the suite can put its own ids there.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+from conformance.model import Resource, TargetModel
+
+
+@dataclass(frozen=True)
+class FuzzOperation:
+    method: str  # upper case
+    path: str  # as in the description, without the version segment
+    resource: Resource
+    collection: bool  # the collection path (GET with limit) rather than the item path
+
+    @property
+    def label(self) -> str:
+        return f"{self.method} {self.path}"
+
+
+class FuzzUnavailable(Exception):
+    """Schemathesis cannot read this description (or one operation of it)."""
+
+
+@cache
+def load_schema(source: str, verify: bool | str = True, timeout: float = 10.0) -> Any:
+    import schemathesis
+
+    try:
+        if "://" in source:
+            return schemathesis.openapi.from_url(source, config=schemathesis.Config(), verify=verify, timeout=timeout)
+        return schemathesis.openapi.from_path(source, config=schemathesis.Config())
+    except Exception as exc:  # schemathesis' loader errors have no common base we can rely on
+        raise FuzzUnavailable(f"schemathesis cannot load {source}: {str(exc).splitlines()[0][:200]}") from None
+
+
+def operations(model: TargetModel) -> list[FuzzOperation]:
+    """Every operation of the model's resources the spec gives meaning to."""
+    out = []
+    for resource in model.resources:
+        for method in sorted(resource.methods & {"GET", "POST", "PUT", "DELETE"}):
+            out.append(FuzzOperation(method, resource.item_path, resource, False))
+        if resource.collection_path:
+            out.append(FuzzOperation("GET", resource.collection_path, resource, True))
+    return out
+
+
+def schemathesis_operation(schema: Any, op: FuzzOperation) -> Any:
+    """The schemathesis APIOperation for ``op``."""
+    for result in schema.get_all_operations():
+        if type(result).__name__ == "Err":
+            continue
+        found = result.ok()
+        if found.method.upper() == op.method and found.path == op.path:
+            return found
+    raise FuzzUnavailable(f"schemathesis could not read {op.label} (check its $refs and schemas)")
