@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from functools import lru_cache, partial
 from typing import Any
+from urllib.parse import quote
 
 import jsonschema
 
@@ -685,6 +686,42 @@ def _gzip(ctx: Ctx, reply: Reply) -> None:
         reply.headers.update({"content-encoding": "gzip", "vary": "Accept-Encoding"})
 
 
+_JSON_SLOT = "\x00json-escaped-key\x00"  # replaced in the encoded body, where JSON escapes can be written
+
+
+def _printable(text: str) -> str:
+    """``text`` if it can go in a response header as is, else its percent-encoded form."""
+    return text if text.isascii() and text.isprintable() else quote(text, safe="")
+
+
+def _echo_credentials(default: Override, ctx: Ctx, reply: Reply) -> Reply:
+    """A debugging aid left on: the caller's credentials come back in headers and error messages."""
+    raw = ctx.request.headers.get("authorization")
+    if raw is None:
+        return default(ctx, reply)
+    key = basic_credential(raw) or ""
+    try:
+        decoded = base64.b64decode(key, validate=True).decode("utf-8")
+    except ValueError:
+        decoded = ""
+    envelope = _envelope(reply)
+    if envelope is not None and envelope.get("success") is False and reply.body is None:
+        envelope["error_message"] = (
+            f"{envelope.get('error_message') or 'error'} [debug: Authorization={raw} key={key} decoded={decoded}"
+            f" json={_JSON_SLOT} url={quote(key, safe='')} url-decoded={quote(decoded, safe='')}]"
+        )
+    reply = default(ctx, reply)
+    if reply.body is not None and envelope is not None:
+        # the key JSON-escaped two legal ways: "/" as "\/", and every character as \uXXXX
+        escaped = json.dumps(key)[1:-1].replace("/", "\\/") + " " + "".join(f"\\u{ord(c):04x}" for c in key)
+        reply.body = reply.body.replace(json.dumps(_JSON_SLOT)[1:-1].encode("ascii"), escaped.encode("ascii"))
+    reply.headers["x-debug-authorization"] = _printable(raw)
+    reply.headers["x-debug-key"] = _printable(key)
+    if decoded:
+        reply.headers["x-debug-key-decoded"] = _printable(decoded)
+    return reply
+
+
 # == the catalogue ===============================================================================
 def _errors(ctx: Ctx, reply: Reply) -> bool:
     return not reply.ok and reply.status != 401
@@ -1123,6 +1160,12 @@ _CATALOGUE: list[Switch] = [
         "json-spaced",
         "A single space after ':' and ',' (still compact per JSON-3).",
         encode_reply=_after_encode(lambda ctx, r: _recode(ctx, r, separators=(", ", ": "))),
+    ),
+    _variant(
+        "echo-credentials",
+        "Echoes the caller's credentials (the Authorization value, the key, its decoded, JSON-escaped and "
+        "URL-encoded forms) in X-Debug-* headers and in every error_message.",
+        encode_reply=_echo_credentials,
     ),
     _variant(
         "version-error-403",
