@@ -12,9 +12,16 @@ import binascii
 import re
 from collections.abc import Iterable
 from typing import Any
+from urllib.parse import quote
 
 MASK = "***REDACTED***"
+MASK_ALTERED = "***REDACTED(altered key)***"  # a near copy of a key, e.g. one character changed
 _MIN_SECRET = 6  # shorter fragments would mangle ordinary text
+# A token sharing this many consecutive characters with a secret (plain, URL-encoded or with "/" JSON-escaped)
+# is masked whole: a key with one character changed (as AUTH-2 sends) is still the key, give or take six bits,
+# and a secret cut short by truncation is most of it.
+_WINDOW = 16
+_TOKEN = re.compile(rf"[A-Za-z0-9+/=_:.~%\\-]{{{_WINDOW},}}")
 
 
 def _forms(key: str) -> set[str]:
@@ -43,13 +50,25 @@ class Redactor:
             if self._forms
             else None
         )
+        encoded = {e for f in self._forms for e in (f, quote(f, safe=""), f.replace("/", "\\/"))}
+        self._windows = {e[i : i + _WINDOW] for e in encoded for i in range(len(e) - _WINDOW + 1)}
 
     @property
     def active(self) -> bool:
         return self._pattern is not None
 
     def text(self, value: str) -> str:
-        return self._pattern.sub(MASK, value) if self._pattern else value
+        if not self._pattern:
+            return value
+        value = self._pattern.sub(MASK, value)
+        return _TOKEN.sub(self._near, value) if self._windows else value
+
+    def _near(self, match: re.Match[str]) -> str:
+        token = match.group()
+        windows = self._windows
+        if any(token[i : i + _WINDOW] in windows for i in range(len(token) - _WINDOW + 1)):
+            return MASK_ALTERED
+        return token
 
     def bytes(self, value: bytes) -> bytes:
         if not self._pattern:

@@ -1,0 +1,159 @@
+"""No API key in anything a run writes, even when the target echoes every credential back.
+
+The reference server runs with the ``echo-credentials`` variant: the raw Authorization
+value and the key come back in ``X-Debug-*`` headers on every response, and the key in
+plain, decoded, JSON-escaped and URL-encoded forms in every error_message. The run must
+still pass (the variant is legal), and no form of either key may appear in its stdout,
+stderr, or any byte of any file it leaves behind (reports, pytest and hypothesis caches).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import secrets
+from urllib.parse import quote, quote_plus, unquote_to_bytes
+
+import pytest
+import requests
+
+from conformance.reference import faults
+from conformance.reference.orgs import basic_credential
+
+ZONES = ("America/Chicago", "Asia/Kolkata")
+FRAGMENT = 16  # characters: a longer run of a key is the key, give or take a few guessable bits
+
+
+def _key(number: int) -> str:
+    """A key shaped like the spec's example (base64 of ``N:<hex>``) whose base64 holds ``/``, ``+`` and ``=``
+    (the aligned groups ``ab?`` and ``cd>`` end in them), so its escaped and encoded forms differ from it."""
+    key = base64.b64encode(f"{number}:{secrets.token_hex(20)}ab?cd>e".encode()).decode()
+    assert {"+", "/", "="} <= set(key), key
+    return key
+
+
+def _forms(key: str) -> dict[str, str]:
+    decoded = base64.b64decode(key).decode()
+    return {
+        "raw": key,
+        "base64 of the key": base64.b64encode(key.encode()).decode(),
+        "base64 of key:": base64.b64encode(f"{key}:".encode()).decode(),
+        "JSON-escaped": json.dumps(key)[1:-1].replace("/", "\\/"),
+        "JSON \\u-escaped": "".join(f"\\u{ord(c):04x}" for c in key),
+        "URL-encoded": quote(key, safe=""),
+        "URL-encoded (plus)": quote_plus(key),
+        "decoded": decoded,
+        "decoded secret part": decoded.split(":", 1)[1],
+        "decoded, URL-encoded": quote(decoded, safe=""),
+    }
+
+
+def _leaks(data: bytes, keys: list[str]) -> list[str]:
+    found = []
+    for n, key in enumerate(keys, start=1):
+        forms = _forms(key)
+        for name, form in forms.items():
+            variants = {form, form.upper(), form.lower()} if "%" in form or "\\u" in form else {form}
+            if any(v.encode() in data for v in variants):
+                found.append(f"key {n} ({name})")
+        views = (data, unquote_to_bytes(data), data.replace(b"\\/", b"/"))  # as is, URL- and JSON-unescaped
+        for name in ("raw", "decoded"):
+            form = forms[name]
+            if any(form[i : i + FRAGMENT].encode() in v for v in views for i in range(len(form) - FRAGMENT + 1)):
+                found.append(f"key {n} ({FRAGMENT} consecutive characters of the {name} form)")
+    return found
+
+
+def _scan(run, keys: list[str]) -> dict[str, list[str]]:
+    """Where a key shows up: stdout, stderr, and every byte of every file the run left behind."""
+    places = {"stdout": run.stdout.encode(), "stderr": run.stderr.encode()}
+    run_dir = run.report_dir.parent  # the run's working directory: reports/ and any .pytest_cache, .hypothesis
+    files = [p for p in run_dir.rglob("*") if p.is_file()]
+    assert {"report.html", "junit.xml", "certification.json"} <= {p.name for p in files}
+    places |= {str(p.relative_to(run_dir)): p.read_bytes() for p in files}
+    return {where: found for where, data in places.items() if (found := _leaks(data, keys))}
+
+
+def _server(reference_server, keys: list[str], faults: tuple[str, ...] = ()):
+    handle = reference_server(faults, ("echo-credentials",), orgs=list(zip(ZONES, keys, strict=True)))
+    assert handle.keys == keys
+    return handle
+
+
+def test_echoed_credentials_never_reach_the_outputs(certify, reference_server):
+    keys = [_key(1), _key(2)]
+    handle = _server(reference_server, keys)
+    run = certify(variants=("echo-credentials",), args=("--profile", "smoke"), server=handle)
+
+    assert run.code == 0, (
+        f"the echo-credentials variant is legal, the run must pass:\n{run.stdout[-3000:]}\n{run.stderr}"
+    )
+    assert run.failing() == set()
+    assert _scan(run, keys) == {}
+
+
+def _accept_all_but_last_character(default, ctx):
+    """A key compared without its last character (a truncating comparison)."""
+    given = basic_credential(ctx.request.headers.get("authorization")) or ""
+    for org in ctx.services.orgs:
+        if len(given) == len(org.key) and given[:-1] == org.key[:-1]:
+            return org
+    return default(ctx)
+
+
+@pytest.mark.parametrize(
+    ("fault", "clause", "shown"),
+    [
+        # 404s with error_code invalid_request: the echoed error_message (every form of the key) is evidence
+        ("status-wrong-error-code", "STATUS-2", "[debug: Authorization="),
+        # AUTH-2 sends the key with one character changed; accepting it makes that request evidence
+        ("test-truncated-compare", "AUTH-2", "the key with a character changed"),
+    ],
+)
+def test_echoed_credentials_in_evidence_are_redacted(certify, reference_server, monkeypatch, fault, clause, shown):
+    """A failing run writes exchanges with the echoed credentials as evidence; none may survive.
+    A key with one character changed is the key, give or take six bits: it must not survive either."""
+    monkeypatch.setitem(
+        faults.FAULTS,
+        "test-truncated-compare",
+        faults.Switch(
+            "test-truncated-compare",
+            "Compares keys without their last character.",
+            "AUTH-2",
+            {"authenticate": _accept_all_but_last_character},
+        ),
+    )
+    keys = [_key(1), _key(2)]
+    handle = _server(reference_server, keys, faults=(fault,))
+    run = certify(args=("--profile", "smoke", "--clause", clause.split("-")[0]), server=handle)
+
+    assert run.verdicts()[clause] == "fail"
+    evidence = json.dumps([c["findings"] for c in run.record["clauses"] if c["id"] == clause])
+    assert shown in evidence and "x-debug-key" in evidence
+    assert _scan(run, keys) == {}
+
+
+def test_the_server_really_echoes(reference_server):
+    """Guard against a vacuous pass: the variant does put every form on the wire."""
+    key = _key(1)
+    handle = reference_server(variants=("echo-credentials",), orgs=[(ZONES[0], key), ZONES[1]])
+    resp = requests.get(
+        f"{handle.base_url}/no-such-path",
+        headers={"Authorization": f"Basic {key}"},
+        verify=handle.ca_bundle,
+        timeout=10,
+    )
+    assert resp.status_code == 404 and resp.json()["success"] is False
+    assert resp.headers["X-Debug-Authorization"] == f"Basic {key}" and resp.headers["X-Debug-Key"] == key
+    wire = resp.content + "".join(f"{k}: {v}\n" for k, v in resp.headers.items()).encode()
+    expected = {f"key 1 ({name})" for name in _forms(key)} - {"key 1 (base64 of the key)", "key 1 (base64 of key:)"}
+    assert set(_leaks(wire, [key])) >= expected
+
+
+def test_redactor_masks_a_key_with_one_character_changed():
+    from conformance.redact import MASK_ALTERED, Redactor
+
+    key = _key(1)
+    near = key[:10] + ("A" if key[10] != "A" else "B") + key[11:]
+    clean = Redactor([key]).text(f'Authorization: Basic {near} {{"id":"cft0123456789abcd"}}')
+    assert clean == f'Authorization: Basic {MASK_ALTERED} {{"id":"cft0123456789abcd"}}'
