@@ -77,6 +77,12 @@ OPTIONS: tuple[Option, ...] = (
         kind="int",
         metavar="N",
     ),
+    Option(
+        "--no-shrink",
+        "no_shrink",
+        "report failing examples as found, without shrinking them (faster when a target fails a lot)",
+        kind="flag",
+    ),
     Option("--clause", "clause", "run only these clauses (ID, group or glob; repeatable)", kind="list", metavar="ID"),
     Option(
         "--report-dir",
@@ -121,6 +127,7 @@ class Settings:
     profile: str = DEFAULT_PROFILE
     clause: list[str] = field(default_factory=list)
     seed: int | None = None
+    no_shrink: bool = False
     report_dir: str = "reports"
     timeout: float = 10.0
     api_key: str | None = None

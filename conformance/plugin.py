@@ -127,7 +127,7 @@ def _configure_hypothesis(state: RunState) -> None:
         deadline=None,
         database=DirectoryBasedExampleDatabase(str(Path(state.settings.report_dir) / ".hypothesis")),
         suppress_health_check=list(HealthCheck),
-        phases=[Phase.explicit, Phase.reuse, Phase.generate, Phase.shrink],
+        phases=[Phase.explicit, Phase.reuse, Phase.generate, *([] if state.settings.no_shrink else [Phase.shrink])],
         print_blob=True,
         stateful_step_count=profile.stateful_steps,
     )

@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo
 import jsonschema
 from hypothesis import HealthCheck, find, settings
 from hypothesis import strategies as st
+from hypothesis.errors import NoSuchExample
 from schemathesis.generation.jsonschema.builder import build
 from schemathesis.generation.jsonschema.context import Alphabet
 
@@ -237,7 +238,9 @@ def invalid_cases(resource: Resource, version: int) -> list[InvalidCase]:
         items = f.schema.get("items")
         wrong_item = _wrong_type_value(items) if isinstance(items, dict) else _NONE
         if wrong_item is not _NONE:  # a wrong type inside an array is a wrong type too
-            add("wrong-item-type", f, [wrong_item], "STATUS-3", {**base, f.name: [wrong_item]})
+            filled = _body_with_items(resource, version, f.name)  # other fields may decide whether items are allowed
+            body = {**filled, f.name: [wrong_item, *filled[f.name][1:]]} if filled else {**base, f.name: [wrong_item]}
+            add("wrong-item-type", f, [wrong_item], "STATUS-3", body)
         if f.kind == "enum":
             add("out-of-enum", f, OUT_OF_ENUM, "ENUM-4", {**base, f.name: OUT_OF_ENUM}, check_schema=False)
         elif f.kind == "time":
@@ -250,6 +253,19 @@ def invalid_cases(resource: Resource, version: int) -> list[InvalidCase]:
 
 
 _NONE = object()
+
+
+@cache
+def _body_with_items(resource: Resource, version: int, name: str) -> dict[str, Any] | None:
+    """A valid body whose array field ``name`` is non-empty, or None when none is found."""
+    try:
+        return find(
+            valid_bodies(resource, version),
+            lambda b: isinstance(b.get(name), list) and len(b[name]) > 0,
+            settings=settings(database=None, max_examples=300, suppress_health_check=list(HealthCheck)),
+        )
+    except NoSuchExample:
+        return None
 
 
 def _wrong_type_value(schema: dict[str, Any]) -> Any:

@@ -90,3 +90,12 @@ def test_clause_selection_by_id_group_and_glob():
     assert [c.id for c in cat.select(["ENV-1"])] == ["ENV-1"]
     assert {c.id for c in cat.select(["TIME-*"])} == {f"TIME-{i}" for i in range(1, 6)}
     assert {c.id for c in cat.select(["auth"])} == {f"AUTH-{i}" for i in range(1, 5)}
+
+
+def test_readme_lists_every_fault_and_variant():
+    """The README's fault table is for reviewers; it must not drift from the catalogue."""
+    from conformance.reference.faults import FAULTS, VARIANTS
+
+    readme = (PACKAGE.parent / "README.md").read_text()
+    missing = [n for n in [*FAULTS, *VARIANTS] if f"| `{n}` |" not in readme]
+    assert missing == [], f"add these to README.md's fault table: {missing}"
