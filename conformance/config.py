@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import difflib
 import os
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from conformance import catalogue
-from conformance.profiles import DEFAULT_PROFILE, PROFILES
+from conformance.profiles import DEFAULT_PROFILE, PROFILES, Profile
 
 
 class ConfigError(Exception):
@@ -78,6 +78,20 @@ OPTIONS: tuple[Option, ...] = (
         metavar="N",
     ),
     Option(
+        "--examples",
+        "examples",
+        "hypothesis examples per property test (overrides the profile's)",
+        kind="int",
+        metavar="N",
+    ),
+    Option(
+        "--fuzz-examples",
+        "fuzz_examples",
+        "schemathesis examples per operation and mode (overrides the profile's)",
+        kind="int",
+        metavar="N",
+    ),
+    Option(
         "--no-shrink",
         "no_shrink",
         "report failing examples as found, without shrinking them (faster when a target fails a lot)",
@@ -127,6 +141,8 @@ class Settings:
     profile: str = DEFAULT_PROFILE
     clause: list[str] = field(default_factory=list)
     seed: int | None = None
+    examples: int | None = None
+    fuzz_examples: int | None = None
     no_shrink: bool = False
     report_dir: str = "reports"
     timeout: float = 10.0
@@ -145,6 +161,16 @@ class Settings:
         if self.insecure:
             return False
         return self.ca_bundle or True
+
+    @property
+    def budget(self) -> Profile:
+        """The profile with the user's overrides applied."""
+        base = PROFILES[self.profile]
+        return replace(
+            base,
+            examples=self.examples or base.examples,
+            fuzz_examples=self.fuzz_examples or base.fuzz_examples,
+        )
 
     @property
     def zone(self) -> ZoneInfo | None:
@@ -190,11 +216,20 @@ def _from_env(opt: Option, raw: str) -> Any:
 def validate(s: Settings) -> None:
     if s.profile not in PROFILES:
         raise ConfigError(f"unknown profile {s.profile!r}; choose one of {', '.join(PROFILES)}")
-    if s.seed is not None:
+    for flag, dest, least in (
+        ("--seed", "seed", 0),
+        ("--examples", "examples", 1),
+        ("--fuzz-examples", "fuzz_examples", 1),
+    ):
+        value = getattr(s, dest)
+        if value is None:
+            continue
         try:
-            s.seed = int(s.seed)
+            setattr(s, dest, int(value))
         except (TypeError, ValueError):
-            raise ConfigError(f"--seed must be an integer, not {s.seed!r}") from None
+            raise ConfigError(f"{flag} must be an integer, not {value!r}") from None
+        if getattr(s, dest) < least:
+            raise ConfigError(f"{flag} must be at least {least}")
     try:
         s.timeout = float(s.timeout)
     except (TypeError, ValueError):

@@ -184,9 +184,7 @@ class RunState:
 
     @property
     def target_profile(self):
-        from conformance.profiles import PROFILES
-
-        return PROFILES[self.settings.profile]
+        return self.settings.budget
 
     @property
     def redactor(self) -> Redactor:

@@ -19,7 +19,7 @@ from conformance.client import UNSET, Client, CreatedObject, Credential, Ledger,
 from conformance.config import Settings
 from conformance.exchange import Exchange
 from conformance.model import Resource, TargetModel
-from conformance.profiles import PROFILES, Profile
+from conformance.profiles import Profile
 from conformance.strategies import minimal_body
 
 
@@ -73,7 +73,7 @@ class Target:
 
     @property
     def profile(self) -> Profile:
-        return PROFILES[self.settings.profile]
+        return self.settings.budget
 
     @property
     def zone(self):

@@ -78,6 +78,17 @@ def test_full_run_touches_only_its_own_objects_and_removes_them(certify, referen
     _untouched(handle, seeded)
 
 
+def test_failing_run_cleans_up_too(certify, reference_server):
+    """Failures stop tests midway; what they created is still deleted, and only that."""
+    handle = reference_server(faults=("idem-merge",))
+    seeded = _seed_vendor_objects(handle)
+    run = certify(args=("--profile", "smoke", "--no-shrink", "--clause", "IDEM"), server=handle)
+    assert run.code == 1 and "IDEM-3" in run.failing(), run.stdout[-3000:]
+    assert run.record["cleanup"]["attempted"] > 0 and run.record["cleanup"]["leftover"] == []
+    assert _suite_ids(handle) == []
+    _untouched(handle, seeded)
+
+
 def _item_ids(handle, path: str) -> list[str]:
     """The ids in ``path`` when it addresses an item of the model (any version form)."""
     model = load_model(handle.description)
