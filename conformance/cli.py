@@ -41,17 +41,33 @@ def _run_parser() -> argparse.ArgumentParser:
             p.add_argument(opt.flag, dest=opt.dest, action="append", default=[], metavar=opt.metavar, help=opt.help)
         else:
             p.add_argument(opt.flag, dest=opt.dest, metavar=opt.metavar, help=opt.help)
+    p.add_argument(
+        "--show-config", action="store_true", help="print the effective settings and their sources, then exit"
+    )
     return p
+
+
+def show_config(settings) -> int:
+    """The effective settings and where each came from (keys masked); nothing is sent."""
+    public = settings.public()
+    width = max(len(opt.flag) for opt in OPTIONS)
+    for opt in OPTIONS:
+        source = settings.sources.get(opt.dest, "default")
+        print(f"{opt.flag:<{width}}  {public[opt.dest]!s:<40}  ({source})")
+    return 0
 
 
 def run(argv: list[str]) -> int:
     own, passthrough = _split(argv)
     args = _run_parser().parse_args(own)
+    show = vars(args).pop("show_config", False)
     try:
         settings = resolve(vars(args))
     except ConfigError as exc:
         print(f"conformance: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    if show:
+        return show_config(settings)
     if settings.base_url and not passthrough_only_help(passthrough):
         code = _preflight(settings)
         if code:

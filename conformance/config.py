@@ -1,7 +1,8 @@
 """Settings of a run: one option table read by the CLI and the pytest plugin alike.
 
 A value comes from the command line, else from its ``CONFORMANCE_*`` environment
-variable, else from the default. Validation turns bad input into a
+variable, else from a config file in the working directory (``conformance.toml``, or
+``[tool.conformance]`` in ``pyproject.toml``), else from the default. Validation turns bad input into a
 :class:`ConfigError` carrying one line that names the fix.
 """
 
@@ -189,9 +190,10 @@ class Settings:
         return out
 
 
-def resolve(cli: dict[str, Any], environ: dict[str, str] | None = None) -> Settings:
-    """Merge command line and environment into validated settings."""
+def resolve(cli: dict[str, Any], environ: dict[str, str] | None = None, cwd: Path | None = None) -> Settings:
+    """Merge command line, environment and config file into validated settings."""
     environ = os.environ if environ is None else environ
+    file_values, file_name = read_config_file(Path.cwd() if cwd is None else cwd)
     values: dict[str, Any] = {}
     sources: dict[str, str] = {}
     for opt in OPTIONS:
@@ -200,9 +202,62 @@ def resolve(cli: dict[str, Any], environ: dict[str, str] | None = None) -> Setti
             values[opt.dest], sources[opt.dest] = given, "command line"
         elif environ.get(opt.env):
             values[opt.dest], sources[opt.dest] = _from_env(opt, environ[opt.env]), f"env {opt.env}"
+        elif opt.dest in file_values:
+            values[opt.dest], sources[opt.dest] = file_values[opt.dest], f"file {file_name}"
     settings = Settings(**values, sources=sources)
     validate(settings)
     return settings
+
+
+CONFIG_FILE = "conformance.toml"
+
+
+def read_config_file(cwd: Path) -> tuple[dict[str, Any], str | None]:
+    """The settings in ``conformance.toml`` or ``pyproject.toml``'s ``[tool.conformance]``.
+
+    Keys are the long option names (``base-url`` or ``base_url``). API keys are refused
+    here: a file gets committed, the environment does not."""
+    import tomllib
+
+    for name, table_of in (
+        (CONFIG_FILE, lambda d: d),
+        ("pyproject.toml", lambda d: d.get("tool", {}).get("conformance")),
+    ):
+        path = cwd / name
+        if not path.is_file():
+            continue
+        try:
+            table = table_of(tomllib.loads(path.read_text(encoding="utf-8")))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"{name}: not valid TOML ({exc})") from None
+        if table is None:
+            continue
+        if not isinstance(table, dict):
+            raise ConfigError(f"{name}: [tool.conformance] must be a table")
+        return {
+            _file_option(name, key).dest: _file_value(name, _file_option(name, key), v) for key, v in table.items()
+        }, name
+    return {}, None
+
+
+def _file_option(file: str, key: str) -> Option:
+    by_name = {opt.flag.lstrip("-"): opt for opt in OPTIONS}
+    opt = by_name.get(key.replace("_", "-"))
+    if opt is None:
+        close = difflib.get_close_matches(key.replace("_", "-"), list(by_name), n=1)
+        raise ConfigError(f"{file}: unknown setting {key!r}" + (f"; did you mean {close[0]!r}?" if close else ""))
+    if opt.secret:
+        raise ConfigError(f"{file}: {key} does not belong in a file; set {opt.env} in the environment")
+    return opt
+
+
+def _file_value(file: str, opt: Option, value: Any) -> Any:
+    expected = {"flag": bool, "list": (list, str), "int": int, "float": (int, float)}.get(opt.kind, str)
+    if not isinstance(value, expected) or (opt.kind == "int" and isinstance(value, bool)):
+        raise ConfigError(f"{file}: {opt.flag.lstrip('-')} has the wrong type ({type(value).__name__})")
+    if opt.kind == "list":
+        return [value] if isinstance(value, str) else [str(v) for v in value]
+    return value
 
 
 def _from_env(opt: Option, raw: str) -> Any:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import socket
+import subprocess
+import sys
 
 import pytest
 
@@ -76,3 +79,57 @@ def test_plain_http_refused_sends_nothing(tmp_path):
         ["--base-url", f"http://127.0.0.1:{_closed_port()}/ga/api"], env=KEY, report_dir=tmp_path / "reports"
     )
     assert run.code == 2
+
+
+def test_precedence_flag_env_file_default(tmp_path):
+    from conformance.config import resolve
+
+    (tmp_path / "conformance.toml").write_text('profile = "smoke"\ntimeout = 4\nreport-dir = "out"\n')
+    env = {"CONFORMANCE_TIMEOUT": "7"}
+    s = resolve({"report_dir": "cli-dir"}, env, tmp_path)
+    assert (s.profile, s.timeout, s.report_dir) == ("smoke", 7.0, "cli-dir")
+    assert s.sources == {
+        "profile": "file conformance.toml",
+        "timeout": "env CONFORMANCE_TIMEOUT",
+        "report_dir": "command line",
+    }
+    assert resolve({}, {}, tmp_path / "nowhere").profile == "standard"
+
+
+def test_pyproject_tool_table_is_read(tmp_path):
+    from conformance.config import resolve
+
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "x"\n[tool.conformance]\nclause = "TIME"\n')
+    assert resolve({}, {}, tmp_path).clause == ["TIME"]
+
+
+@pytest.mark.parametrize(
+    "text, needle",
+    [
+        ('api-key = "secret"', "environment"),
+        ('base_ur = "x"', "did you mean 'base-url'"),
+        ("profile = 3", "wrong type"),
+        ("profile = ", "not valid TOML"),
+    ],
+)
+def test_bad_config_file_is_one_line_exit_2(tmp_path, text, needle):
+    (tmp_path / "conformance.toml").write_text(text + "\n")
+    proc = subprocess.run(
+        [sys.executable, "-m", "conformance", "run", "--show-config"], capture_output=True, text=True, cwd=tmp_path
+    )
+    assert proc.returncode == 2 and needle in proc.stderr and len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+    assert "secret" not in proc.stderr + proc.stdout
+
+
+def test_show_config_masks_keys_and_names_sources(tmp_path):
+    env = {**os.environ, "CONFORMANCE_API_KEY": "topsecretkey123"}
+    proc = subprocess.run(
+        [sys.executable, "-m", "conformance", "run", "--show-config", "--profile", "smoke"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=env,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "topsecretkey123" not in proc.stdout and "env CONFORMANCE_API_KEY" in proc.stdout
+    assert "smoke" in proc.stdout and "command line" in proc.stdout
