@@ -150,7 +150,13 @@ def _split(argv: list[str]) -> tuple[list[str], list[str]]:
 def clauses(argv: list[str]) -> int:
     p = _Parser(prog="conformance clauses", description="List the clause catalogue.")
     p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.add_argument("--markdown", action="store_true", help="the published catalogue: clauses and what decides each")
     args = p.parse_args(argv)
+    if args.markdown:
+        from conformance.published import markdown
+
+        sys.stdout.write(markdown())
+        return 0
     cat = catalogue.load()
     if args.json:
         print(json.dumps([c.__dict__ for c in cat], indent=2))

@@ -99,3 +99,12 @@ def test_readme_lists_every_fault_and_variant():
     readme = (PACKAGE.parent / "README.md").read_text()
     missing = [n for n in [*FAULTS, *VARIANTS] if f"| `{n}` |" not in readme]
     assert missing == [], f"add these to README.md's fault table: {missing}"
+
+
+def test_published_catalogue_names_a_decider_for_every_clause_and_is_current():
+    from conformance.published import deciders, markdown
+
+    found = deciders()
+    assert [c.id for c in catalogue.load() if not found.get(c.id)] == []
+    published = PACKAGE.parent / "docs" / "CATALOGUE.md"
+    assert published.read_text() == markdown(), "regenerate: conformance clauses --markdown > docs/CATALOGUE.md"
