@@ -38,7 +38,7 @@ def _without_clock(resource, data: dict) -> dict:
 
 
 def _count_in_collection(target, resource, version, path) -> int | None:
-    """How often the object's id is listed in its (child) collection, when that is observable."""
+    """How often the object's id is listed on the first page of its (child) collection."""
     if not (resource.collection_path and resource.parent is not None):
         return None
     object_id = path.rsplit("/", 1)[1]
@@ -66,7 +66,8 @@ def test_repeated_post_changes_nothing(target, resource, data):
         again,
     )
     count = _count_in_collection(target, resource, version, path)
-    expect(count in (None, 1), "IDEM-1", f"after two POSTs the collection lists the id {count} times", again)
+    # Only a duplicate is conclusive: the listing is paged and unordered, so absence proves nothing.
+    expect(count is None or count <= 1, "IDEM-1", f"after two POSTs the collection lists the id {count} times", again)
 
 
 @pytest.mark.IDEM_2
