@@ -1,16 +1,21 @@
 """The only code that talks HTTP to the target.
 
-One pooled session per process; a timeout on every request and a deadline on
-every body; bodies read with a size cap; no redirects followed (so credentials
-never reach another host); credentials refused over plain HTTP unless the user
-allowed it; every exchange recorded redacted and handed to the observer, which
-runs the response checks on it whatever test sent it.
+One pooled session per process; a timeout on every socket operation and a
+deadline on every whole exchange (a target dribbling its status line, headers
+or body a byte at a time never trips a per-operation timeout, so a watchdog
+shuts the connection down at the deadline); bodies read with a size cap; no
+redirects followed (so credentials never reach another host); credentials
+refused over plain HTTP unless the user allowed it; every exchange recorded
+redacted and handed to the observer, which runs the response checks on it
+whatever test sent it.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json as jsonlib
 import shlex
+import socket
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -19,6 +24,7 @@ from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 import requests
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
 from conformance.exchange import Exchange
 from conformance.redact import MASK, Redactor
@@ -26,6 +32,101 @@ from conformance.redact import MASK, Redactor
 UNSET: Any = object()
 DEFAULT_MAX_BODY = 2 * 1024 * 1024
 _CHUNK = 64 * 1024
+
+
+class _Watch:
+    """One exchange's deadline and the connection it is using, so the watchdog can cut it."""
+
+    def __init__(self, deadline: float) -> None:
+        self.deadline = deadline
+        self.expired = False
+        self._conn: Any = None
+        self._lock = threading.Lock()
+
+    def attach(self, conn: Any) -> None:
+        with self._lock:
+            self._conn = conn
+            if self.expired:
+                _shut(conn)
+
+    def cut(self) -> None:
+        with self._lock:
+            self.expired = True
+            if self._conn is not None:
+                _shut(self._conn)
+
+    def detach(self) -> None:
+        with self._lock:
+            self._conn = None
+
+
+def _shut(conn: Any) -> None:
+    """Shut the connection's socket down: a blocked read or write returns at once.
+
+    ``socket.socket.shutdown`` and not the TLS socket's own, which would drop its SSL object
+    under the reading thread's feet; the reading thread then sees an EOF and closes the socket."""
+    sock = getattr(conn, "sock", None)
+    if sock is None:
+        return
+    with contextlib.suppress(OSError, ValueError):
+        socket.socket.shutdown(sock, socket.SHUT_RDWR)
+
+
+class _Watchdog:
+    """One daemon thread for the process, cutting every exchange still running at its deadline."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._watches: set[_Watch] = set()
+        self._thread: threading.Thread | None = None
+
+    def add(self, watch: _Watch) -> None:
+        with self._cond:
+            self._watches.add(watch)
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, name="conformance-watchdog", daemon=True)
+                self._thread.start()
+            self._cond.notify()
+
+    def remove(self, watch: _Watch) -> None:
+        with self._cond:
+            self._watches.discard(watch)
+
+    def _run(self) -> None:
+        with self._cond:
+            while True:
+                now = time.monotonic()
+                for watch in [w for w in self._watches if w.deadline <= now]:
+                    watch.cut()  # again a little later: a TLS connection gets its socket only after the handshake
+                    watch.deadline = now + _RECUT
+                soonest = min((w.deadline for w in self._watches), default=None)
+                self._cond.wait(None if soonest is None else soonest - now)
+
+
+_RECUT = 0.25
+_WATCHDOG = _Watchdog()
+_CURRENT = threading.local()  # the watch of the exchange this thread is running
+
+
+class _WatchedPool(HTTPConnectionPool):
+    def _get_conn(self, timeout: float | None = None) -> Any:
+        conn = super()._get_conn(timeout)
+        watch = getattr(_CURRENT, "watch", None)
+        if watch is not None:
+            watch.attach(conn)
+        return conn
+
+
+class _WatchedHTTPSPool(_WatchedPool, HTTPSConnectionPool):
+    pass
+
+
+class _Adapter(requests.adapters.HTTPAdapter):
+    """The pooled adapter whose connections the watchdog can reach."""
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = {"http": _WatchedPool, "https": _WatchedHTTPSPool}
 
 
 class TargetError(Exception):
@@ -40,7 +141,7 @@ class InsecureTransport(Exception):
 class Credential:
     """An API key and the environment variable that names it in reproductions."""
 
-    key: str
+    key: str = field(repr=False)  # never in a traceback's or log line's rendering of a Credential
     env_var: str
 
     @property
@@ -111,7 +212,7 @@ class Client:
         self.session = requests.Session()
         self.session.trust_env = False  # no proxies or netrc credentials from the environment
         self.session.headers.update({"User-Agent": "conformance-suite", "Accept": "application/json"})
-        adapter = requests.adapters.HTTPAdapter(pool_connections=4, pool_maxsize=8, max_retries=0)
+        adapter = _Adapter(pool_connections=4, pool_maxsize=8, max_retries=0)
         self.session.mount("https://", adapter)
         self.session.mount("http://", adapter)
         self._host = urlsplit(self.base_url).netloc
@@ -180,7 +281,28 @@ class Client:
 
     def _send(self, method: str, url: str, headers: dict[str, str], body: bytes | None, credential: Any) -> Exchange:
         started = time.monotonic()
-        deadline = started + self.timeout * 3
+        watch = _Watch(started + self.timeout * 3)
+        _CURRENT.watch = watch
+        _WATCHDOG.add(watch)
+        try:
+            return self._exchange(method, url, headers, body, credential, started, watch)
+        finally:
+            _WATCHDOG.remove(watch)
+            watch.detach()
+            _CURRENT.watch = None
+
+    def _exchange(
+        self,
+        method: str,
+        url: str,
+        headers: dict[str, str],
+        body: bytes | None,
+        credential: Any,
+        started: float,
+        watch: _Watch,
+    ) -> Exchange:
+        deadline = watch.deadline
+        late = f"{method} {self._safe(url)}: no complete response after {self.timeout * 3:g} s"
         try:
             resp = self.session.request(
                 method,
@@ -193,10 +315,14 @@ class Client:
                 stream=True,
             )
         except requests.exceptions.SSLError as exc:
+            if watch.expired:
+                raise TargetError(late) from None
             raise TargetError(f"TLS handshake with {self._host} failed: {_reason(exc)}") from None
         except requests.exceptions.Timeout:
             raise TargetError(f"{method} {self._safe(url)} timed out after {self.timeout:g} s") from None
         except requests.exceptions.RequestException as exc:
+            if watch.expired:
+                raise TargetError(late) from None
             raise TargetError(f"{method} {self._safe(url)} failed: {_reason(exc)}") from None
         chunks: list[bytes] = []
         size = 0
@@ -209,19 +335,24 @@ class Client:
                     truncated = True
                     break
                 if time.monotonic() > deadline:
-                    raise TargetError(
-                        f"{method} {self._safe(url)}: response body not complete after {self.timeout * 3:g} s"
-                    )
+                    raise TargetError(late)
         except (requests.exceptions.RequestException, OSError, ValueError) as exc:
+            if watch.expired:
+                raise TargetError(late) from None
             if not chunks:
                 raise TargetError(f"{method} {self._safe(url)}: reading the response failed: {_reason(exc)}") from None
             truncated = True
         except Exception as exc:  # urllib3 protocol errors (e.g. a reset mid-body)
+            if watch.expired:
+                raise TargetError(late) from None
             if not chunks:
                 raise TargetError(f"{method} {self._safe(url)}: reading the response failed: {_reason(exc)}") from None
             truncated = True
         finally:
             resp.close()
+            watch.detach()  # the connection may serve another exchange now
+        if watch.expired:  # the cut came as a clean end of the body: what arrived is not the response
+            raise TargetError(late)
         raw_body = b"".join(chunks)[: self.max_body]
         r = self.redactor
         sent = {k: self._mask_auth(k, v, credential) for k, v in headers.items()}

@@ -394,7 +394,32 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
         info["message"] = redactor.text(str(report.longrepr[2]))
     if call.when == "teardown" and state.recorder.current is not None:
         info["capture"] = redactor.obj(state.recorder.current.to_dict())
+    _redact_report(item.config, report, redactor)
     report.conformance = info  # plain data: crosses xdist workers with the report
+
+
+def _redact_report(config: pytest.Config, report: pytest.TestReport, redactor: Redactor) -> None:
+    """Mask the keys in what pytest itself prints of a test: the traceback of a failure shows every frame's
+    arguments (the client's request headers hold ``Authorization: Basic <key>``; ``--showlocals`` shows more),
+    and captured output may hold an echo. The terminal, junit and html all render it from the report.
+    The report is masked through its serialized form (as xdist ships it), so every string of it is covered."""
+    if not redactor.active:
+        return
+    if report.sections:
+        report.sections = [(title, redactor.text(text)) for title, text in report.sections]
+    if report.longrepr is None:
+        return
+    if isinstance(report.longrepr, tuple):  # a skip: (path, line, message)
+        path, line, message = report.longrepr
+        report.longrepr = (path, line, redactor.text(str(message)))
+        return
+    data = config.hook.pytest_report_to_serializable(config=config, report=report)
+    if data is None or "longrepr" not in data:
+        report.longrepr = redactor.text(str(report.longrepr))
+        return
+    data["longrepr"] = redactor.obj(data["longrepr"])
+    clean = config.hook.pytest_report_from_serializable(config=config, data=data)
+    report.longrepr = clean.longrepr if clean is not None else redactor.text(str(report.longrepr))
 
 
 def _message(excinfo: pytest.ExceptionInfo, redactor: Redactor) -> str:
