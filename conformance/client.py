@@ -27,6 +27,7 @@ import requests
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
 from conformance.exchange import Exchange
+from conformance.politeness import RETRIES, retry_after
 from conformance.redact import MASK, Redactor
 
 UNSET: Any = object()
@@ -209,6 +210,7 @@ class Client:
         self.max_body = max_body
         self.ledger = ledger
         self.pacer = pacer
+        self.throttled: list[str] = []  # one entry per 429 retried; shared with with_credential() copies
         self.session = requests.Session()
         self.session.trust_env = False  # no proxies or netrc credentials from the environment
         self.session.headers.update({"User-Agent": "conformance-suite", "Accept": "application/json"})
@@ -273,6 +275,14 @@ class Client:
         if self.pacer:
             self.pacer()
         exchange = self._send(method, url, send_headers, body, credential)
+        for _ in range(RETRIES):  # a 429 is honoured (bounded); only one that persists is judged
+            if exchange.status != 429:
+                break
+            self.throttled.append(f"{method} {self._safe(url)}")
+            time.sleep(retry_after(_header(exchange.response_headers, "Retry-After")))
+            if self.pacer:
+                self.pacer()
+            exchange = self._send(method, url, send_headers, body, credential)
         exchange.resource = resource
         exchange.version = version
         if observe and self.observer:
@@ -397,6 +407,10 @@ class Client:
             text = self.redactor.text(body.decode("utf-8", errors="replace"))
             parts += ["--data-raw", shlex.quote(text)]
         return " ".join(parts).replace(MASK, "$CONFORMANCE_API_KEY")
+
+
+def _header(headers: Mapping[str, str], name: str) -> str | None:
+    return next((v for k, v in headers.items() if k.lower() == name.lower()), None)
 
 
 def _reason(exc: BaseException) -> str:

@@ -93,6 +93,13 @@ OPTIONS: tuple[Option, ...] = (
         metavar="N",
     ),
     Option(
+        "--max-rps",
+        "max_rps",
+        "cap on requests per second, across all workers (for a shared staging server)",
+        kind="float",
+        metavar="N",
+    ),
+    Option(
         "--no-shrink",
         "no_shrink",
         "report failing examples as found, without shrinking them (faster when a target fails a lot)",
@@ -145,6 +152,7 @@ class Settings:
     examples: int | None = None
     fuzz_examples: int | None = None
     no_shrink: bool = False
+    max_rps: float | None = None
     report_dir: str = "reports"
     timeout: float = 10.0
     api_key: str | None = None
@@ -285,6 +293,13 @@ def validate(s: Settings) -> None:
             raise ConfigError(f"{flag} must be an integer, not {value!r}") from None
         if getattr(s, dest) < least:
             raise ConfigError(f"{flag} must be at least {least}")
+    if s.max_rps is not None:
+        try:
+            s.max_rps = float(s.max_rps)
+        except (TypeError, ValueError):
+            raise ConfigError(f"--max-rps must be a number, not {s.max_rps!r}") from None
+        if not s.max_rps > 0:
+            raise ConfigError("--max-rps must be above 0")
     try:
         s.timeout = float(s.timeout)
     except (TypeError, ValueError):

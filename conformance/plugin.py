@@ -30,6 +30,7 @@ from conformance.config import OPTIONS, ConfigError, Settings, resolve
 from conformance.exchange import Finding
 from conformance.expect import find_violation
 from conformance.model import DescriptionError, TargetModel, load_model
+from conformance.politeness import RateLimiter, per_worker_rps
 from conformance.recorder import Recorder
 from conformance.redact import Redactor
 from conformance.target import Ids, SetupFailed, Target, credential_pair, new_run_prefix
@@ -175,6 +176,7 @@ class RunState:
         self.record: RunRecord | None = None
         self.weakenings: list[str] = []
         self.interrupted = False
+        self.throttled: list[str] = []  # requests the target answered 429 and the suite retried
         if shared:
             settings.base_url = shared["base_url"]
             settings.api_key = shared["api_key"]
@@ -204,6 +206,9 @@ class RunState:
             observer=self.recorder.observe,
             ledger=ledger,
         )
+        if s.max_rps:
+            workers = int((self.workerinput or {}).get("workercount", 1))
+            common["pacer"] = RateLimiter(per_worker_rps(s.max_rps, workers))
         client = Client(s.base_url, first, **common)
         other = client.with_credential(second) if second else None
         self.target = Target(s, self.model, client, other, ledger, ids)
@@ -237,6 +242,7 @@ class RunHooks:
     @pytest.hookimpl(optionalhook=True)
     def pytest_testnodedown(self, node: Any, error: Any) -> None:
         output = getattr(node, "workeroutput", {}) or {}
+        self.state.throttled.extend(output.get("conformance_throttled", []))
         if "conformance_cleanup" in output:
             self.state.cleanups.append(output["conformance_cleanup"])
             outside = output.get("conformance_outside") or {}
@@ -460,10 +466,13 @@ def _log_report(state: RunState, report: pytest.TestReport) -> None:
 def _finish(state: RunState, session: pytest.Session) -> None:
     cleanup = state.target.cleanup() if state.target is not None else {}
     outside = state.recorder.outside.to_dict()
+    throttled = state.target.client.throttled if state.target is not None else []
     if state.is_worker:
         session.config.workeroutput["conformance_cleanup"] = cleanup
         session.config.workeroutput["conformance_outside"] = state.redactor.obj(outside)
+        session.config.workeroutput["conformance_throttled"] = throttled[:50]
         return
+    state.throttled.extend(throttled)
     if cleanup:
         state.cleanups.append(cleanup)
     state.run_findings.extend(Finding.from_dict(f) for f in state.redactor.obj(outside)["findings"])
@@ -531,6 +540,7 @@ def _build_record(state: RunState, unreachable: str | None = None) -> RunRecord:
         "second_org_timezone": s.second_org_timezone,
         "zone_candidates": getattr(state, "zone_candidates", None),
         "id_prefix": state.prefix,
+        "throttled": {"retries": len(state.throttled), "sample": state.throttled[:10]},
         "settings": s.public(),
         "python": os.sys.version.split()[0],
         "platform": os.sys.platform,

@@ -8,8 +8,9 @@ from conformance.exchange import Exchange, Finding
 
 
 def exact_keys(ex: Exchange, ctx: CheckContext) -> list[Finding] | None:
-    if not ex.has_json:
-        return None  # JSON-1 reports the body itself
+    if not ex.has_json:  # ENV-1: "every response body is a JSON object"; JSON-1 also reports it
+        cut = f" (cut at {len(ex.response_body)} bytes: it did not end)" if ex.truncated else ""
+        return [Finding.of("ENV-1", f"body is not JSON, so not the envelope{cut}", ex)]
     body = ex.json
     if not isinstance(body, dict):
         return [Finding.of("ENV-1", f"body is a JSON {type(body).__name__}, not an object", ex)]

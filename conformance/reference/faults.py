@@ -167,6 +167,24 @@ def _validation_failed(ctx: Ctx, reply: Reply) -> bool:
     return reply.status == 403 and reply.payload.get("error_code") == "validation_failed"
 
 
+THROTTLE_EVERY = 7
+
+
+def _throttle(default: Override, ctx: Ctx) -> Organization:
+    """Every THROTTLE_EVERY-th authenticated request is refused before anything happens."""
+    org = default(ctx)
+    count = ctx.services.scratch.setdefault("throttle", [0])
+    count[0] += 1
+    if count[0] % THROTTLE_EVERY == 0:
+        raise ApiError(429, "requested_too_many", "slow down")
+    return org
+
+
+def _retry_after(ctx: Ctx, reply: Reply) -> None:
+    if reply.status == 429:
+        reply.headers["Retry-After"] = "0"
+
+
 def _missing_object_as_empty(ctx: Ctx, reply: Reply) -> None:
     if _is_404(reply) and ctx.method == "GET" and ctx.route is not None and ctx.route.kind == "item":
         reply.status = 200
@@ -1153,6 +1171,12 @@ _CATALOGUE: list[Switch] = [
         "extra-headers",
         "Adds X-Request-Id, Cache-Control and rate-limit headers.",
         encode_reply=_after_encode(_extra_headers),
+    ),
+    _variant(
+        "throttles",
+        f"Answers every {THROTTLE_EVERY}th request 429 with Retry-After: 0 before doing anything (a rate limiter).",
+        authenticate=_throttle,
+        encode_reply=_after_encode(_retry_after),
     ),
     _variant("charset", "Content-Type: application/json; charset=utf-8.", encode_reply=_after_encode(_charset)),
     _variant("gzip", "Compresses responses when the client accepts gzip.", encode_reply=_after_encode(_gzip)),
