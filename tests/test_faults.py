@@ -67,6 +67,8 @@ def test_valid_variant_passes(certify, name):
     must = run.failing("MUST")
     assert must == set(), f"{name}: {must}\n{run.stdout[-3000:]}"
     assert run.code == 0
+    if name == "throttles":  # honoured, and reported
+        assert run.record["run"]["throttled"]["retries"] > 0
 
 
 def test_differently_named_api_is_certified_without_code_change(certify):
