@@ -4,6 +4,7 @@ and still writes its reports then."""
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
@@ -91,13 +92,19 @@ def test_failing_run_cleans_up_too(certify, reference_server):
 
 def _item_ids(handle, path: str) -> list[str]:
     """The ids in ``path`` when it addresses an item of the model (any version form)."""
-    model = load_model(handle.description)
-    for resource in model.resources:
-        pattern = re.sub(r"\\{[^}]+\\}", "([^/]+)", re.escape(resource.item_path))
-        m = re.fullmatch(re.escape(urlsplit(handle.base_url).path) + r"(?:/v[^/]+)?" + pattern, path)
+    for pattern in _item_patterns(handle.description, urlsplit(handle.base_url).path):
+        m = pattern.fullmatch(path)
         if m:
             return list(m.groups())
     return []
+
+
+@functools.cache
+def _item_patterns(description: str, base_path: str) -> list[re.Pattern[str]]:
+    return [
+        re.compile(re.escape(base_path) + r"(?:/v[^/]+)?" + re.sub(r"\\{[^}]+\\}", "([^/]+)", re.escape(r.item_path)))
+        for r in load_model(description).resources
+    ]
 
 
 def test_ctrl_c_still_cleans_up_and_reports(tmp_path, reference_server):
