@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sys
 from pathlib import Path
 
@@ -57,7 +58,20 @@ def show_config(settings) -> int:
     return 0
 
 
+def _interruptible() -> None:
+    """Ctrl-C and a CI job's cancellation (SIGTERM) both end the run the same way: cleanup,
+    reports, exit 130. SIGINT is re-armed because a parent may have left it ignored (a
+    non-interactive shell's background job, a test runner's worker process)."""
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, interrupt)
+
+
 def run(argv: list[str]) -> int:
+    _interruptible()
     own, passthrough = _split(argv)
     args = _run_parser().parse_args(own)
     show = vars(args).pop("show_config", False)

@@ -14,6 +14,7 @@ import sys
 import time
 from urllib.parse import urlsplit
 
+import pytest
 import requests
 
 from conformance.model import load_model
@@ -107,7 +108,9 @@ def _item_patterns(description: str, base_path: str) -> list[re.Pattern[str]]:
     ]
 
 
-def test_ctrl_c_still_cleans_up_and_reports(tmp_path, reference_server):
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "ci-cancel"])
+def test_ctrl_c_still_cleans_up_and_reports(tmp_path, reference_server, signum):
+    """Also when the parent left SIGINT ignored (xdist workers do): the CLI re-arms it."""
     handle = reference_server()
     seeded = _seed_vendor_objects(handle)
     report_dir = tmp_path / "reports"
@@ -134,7 +137,7 @@ def test_ctrl_c_still_cleans_up_and_reports(tmp_path, reference_server):
             assert proc.poll() is None, proc.communicate()
             assert time.monotonic() < deadline, "the run never created objects"
             time.sleep(0.05)
-        proc.send_signal(signal.SIGINT)
+        proc.send_signal(signum)
         out, err = proc.communicate(timeout=120)
     finally:
         if proc.poll() is None:
