@@ -124,3 +124,21 @@ class Finding:
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Finding:
         return cls(d["clause"], d["message"], d.get("evidence"), d.get("test_id", ""), d.get("extra", {}))
+
+
+def exchange_of(response: Any, resource: str | None = None, version: int | None = None) -> Exchange:
+    """A response from another client (``requests``, schemathesis) as an :class:`Exchange`,
+    so the check layer can judge it. Header values given as lists are joined."""
+    request = response.request
+    body = request.body
+    return Exchange(
+        method=request.method or "GET",
+        url=request.url or "",
+        request_headers=dict(request.headers),
+        request_body=body.encode() if isinstance(body, str) else body,
+        status=response.status_code,
+        response_headers={k: ", ".join(v) if isinstance(v, list) else v for k, v in response.headers.items()},
+        response_body=response.content,
+        resource=resource,
+        version=version,
+    )

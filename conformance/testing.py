@@ -20,26 +20,10 @@ import pytest
 import requests
 
 from conformance.checks import CheckContext, run_all
-from conformance.exchange import Exchange
+from conformance.exchange import exchange_of
 from conformance.expect import ClauseViolation
 from conformance.model import TargetModel, load_model
 from conformance.redact import Redactor
-
-
-def exchange_of(response: requests.Response, resource: str | None = None) -> Exchange:
-    """A ``requests`` response (and its request) as the check layer's :class:`Exchange`."""
-    request = response.request
-    body = request.body
-    return Exchange(
-        method=request.method or "GET",
-        url=request.url or "",
-        request_headers=dict(request.headers),
-        request_body=body.encode() if isinstance(body, str) else body,
-        status=response.status_code,
-        response_headers=dict(response.headers),
-        response_body=response.content,
-        resource=resource,
-    )
 
 
 def assert_conforms(

@@ -15,7 +15,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from conformance.checks import CHECKS, Check, CheckContext
-from conformance.exchange import Exchange
+from conformance.exchange import exchange_of
 from conformance.model import Resource, TargetModel
 
 
@@ -36,7 +36,8 @@ def _adapter(check: Check, ctx: CheckContext, model: TargetModel) -> Callable[..
     def adapter(st_ctx: Any, response: Any, case: Any) -> bool | None:
         from schemathesis.core.failures import Failure
 
-        exchange = exchange_from(response, _resource_of(model, case.operation.path), model.latest_version)
+        resource = _resource_of(model, case.operation.path)
+        exchange = exchange_of(response, resource.name if resource else None, model.latest_version)
         findings = check.fn(exchange, ctx)
         if findings:
             raise Failure(
@@ -49,24 +50,6 @@ def _adapter(check: Check, ctx: CheckContext, model: TargetModel) -> Callable[..
     adapter.__name__ = "spec_" + check.clause.lower().replace("-", "_") + "_" + check.name
     adapter.__doc__ = f"{check.clause}: {check.fn.__doc__ or check.name}"
     return adapter
-
-
-def exchange_from(response: Any, resource: Resource | None, version: int | None) -> Exchange:
-    """A schemathesis ``Response`` as the check layer's :class:`Exchange`."""
-    request = response.request
-    body = request.body
-    return Exchange(
-        method=request.method,
-        url=request.url,
-        request_headers=dict(request.headers),
-        request_body=body.encode() if isinstance(body, str) else body,
-        status=response.status_code,
-        response_headers={k: ", ".join(v) if isinstance(v, list) else v for k, v in response.headers.items()},
-        response_body=response.content,
-        elapsed=response.elapsed,
-        resource=resource.name if resource else None,
-        version=version,
-    )
 
 
 def _resource_of(model: TargetModel, path: str) -> Resource | None:

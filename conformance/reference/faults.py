@@ -730,7 +730,7 @@ def _echo_credentials(default: Override, ctx: Ctx, reply: Reply) -> Reply:
         )
     reply = default(ctx, reply)
     if reply.body is not None and envelope is not None:
-        # the key JSON-escaped two legal ways: "/" as "\/", and every character as \uXXXX
+        # the key JSON-escaped two legal ways: "/" as "\/", and every character as a \u escape (4 hex digits)
         escaped = json.dumps(key)[1:-1].replace("/", "\\/") + " " + "".join(f"\\u{ord(c):04x}" for c in key)
         reply.body = reply.body.replace(json.dumps(_JSON_SLOT)[1:-1].encode("ascii"), escaped.encode("ascii"))
     reply.headers["x-debug-authorization"] = _printable(raw)
