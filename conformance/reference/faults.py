@@ -1127,8 +1127,9 @@ _CATALOGUE: list[Switch] = [
     ),
     _fault(
         "fuzz-500-empty-string",
-        "STATUS-3",
-        "An empty string in any field, at any depth, gets 500 instead of 403 or success (a CHECK constraint escapes).",
+        "IDEM-1",
+        "An empty string in any field, at any depth, gets 500: a CHECK constraint the description never declared "
+        "escapes, so valid writes fail.",
         judge=_empty_string_crashes,
     ),
     _fault(
