@@ -121,6 +121,7 @@ def _configure_hypothesis(state: RunState) -> None:
     from hypothesis import HealthCheck, Phase, settings
     from hypothesis.database import DirectoryBasedExampleDatabase
 
+    _use_user_cache_for_hypothesis()
     profile = state.target_profile
     settings.register_profile(
         "conformance",
@@ -136,6 +137,26 @@ def _configure_hypothesis(state: RunState) -> None:
     from hypothesis import core
 
     core.global_force_seed = state.seed  # every property test and fuzzer of the run, whatever the plugin order
+
+
+def _use_user_cache_for_hypothesis() -> None:
+    """Hypothesis' Unicode tables (seconds to build) live in a per-user cache, not in the vendor's working tree.
+
+    The example database stays in the report directory (it belongs to the run).
+    """
+    import os
+
+    from hypothesis.configuration import set_hypothesis_home_dir
+
+    if os.environ.get("HYPOTHESIS_STORAGE_DIRECTORY"):
+        return
+    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    home = base / "conformance" / "hypothesis"
+    try:
+        home.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return  # read-only home: hypothesis falls back to its default
+    set_hypothesis_home_dir(home)
 
 
 def _int_or_none(value: Any) -> int | None:
