@@ -19,6 +19,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from conformance import catalogue
 from conformance.profiles import DEFAULT_PROFILE, PROFILES, Profile
 
+MAX_CONFIRM = 10  # re-runs per failing test; beyond this a flaky target is a flaky target
+
 
 class ConfigError(Exception):
     """Bad input from the user: exit 2 with this one-line message."""
@@ -105,6 +107,20 @@ OPTIONS: tuple[Option, ...] = (
         "report failing examples as found, without shrinking them (faster when a target fails a lot)",
         kind="flag",
     ),
+    Option(
+        "--waivers",
+        "waivers",
+        "TOML file of expected deviations (clause, reason, expires): failing waived clauses do not fail the run",
+        metavar="FILE",
+    ),
+    Option(
+        "--confirm",
+        "confirm",
+        "re-run each failing test up to N times and record how often its findings reproduce "
+        "(default 0; 2 in the certification profile)",
+        kind="int",
+        metavar="N",
+    ),
     Option("--clause", "clause", "run only these clauses (ID, group or glob; repeatable)", kind="list", metavar="ID"),
     Option(
         "--report-dir",
@@ -152,6 +168,8 @@ class Settings:
     examples: int | None = None
     fuzz_examples: int | None = None
     no_shrink: bool = False
+    waivers: str | None = None
+    confirm: int | None = None
     max_rps: float | None = None
     report_dir: str = "reports"
     timeout: float = 10.0
@@ -179,6 +197,7 @@ class Settings:
             base,
             examples=self.examples or base.examples,
             fuzz_examples=self.fuzz_examples or base.fuzz_examples,
+            confirm=base.confirm if self.confirm is None else self.confirm,
         )
 
     @property
@@ -283,6 +302,7 @@ def validate(s: Settings) -> None:
         ("--seed", "seed", 0),
         ("--examples", "examples", 1),
         ("--fuzz-examples", "fuzz_examples", 1),
+        ("--confirm", "confirm", 0),
     ):
         value = getattr(s, dest)
         if value is None:
@@ -322,6 +342,15 @@ def validate(s: Settings) -> None:
             ZoneInfo(tz)
         except (ZoneInfoNotFoundError, ValueError):
             raise ConfigError(f"{flag} {tz!r} is not an IANA time zone (e.g. America/Chicago)") from None
+    if s.confirm is not None and s.confirm > MAX_CONFIRM:
+        raise ConfigError(f"--confirm must be at most {MAX_CONFIRM}")
+    if s.waivers:
+        from conformance.waivers import WaiverError, load
+
+        try:
+            load(s.waivers)
+        except WaiverError as exc:
+            raise ConfigError(str(exc)) from None
     if s.insecure and s.ca_bundle:
         raise ConfigError("--ca-bundle and --insecure exclude each other")
     if s.ca_bundle and not Path(s.ca_bundle).is_file():

@@ -22,7 +22,7 @@ from typing import Any
 
 import pytest
 
-from conformance import __version__, catalogue
+from conformance import __version__, catalogue, certified
 from conformance.checks import times
 from conformance.checks.context import CheckContext
 from conformance.client import Client, Ledger, TargetError
@@ -41,6 +41,7 @@ SUITE_DIR = PACKAGE_DIR / "suite"
 EXIT_USAGE = 2
 EXIT_UNREACHABLE = 3
 EXIT_INTERRUPTED = 130
+CERTIFICATION_PROFILE = certified.CERTIFICATION_PROFILE
 MESSAGE_CHARS = 3000
 
 STATE = pytest.StashKey["RunState"]()
@@ -93,6 +94,10 @@ def pytest_configure(config: pytest.Config) -> None:
     state = RunState(config, settings, model)
     config.stash[STATE] = state
     config.pluginmanager.register(RunHooks(state), "conformance-run")
+    if settings.budget.confirm:
+        from conformance.confirm import Confirmer
+
+        config.pluginmanager.register(Confirmer(settings.budget.confirm, state.recorder), "conformance-confirm")
     if not state.is_worker:
         report_dir = Path(settings.report_dir)
         try:
@@ -198,6 +203,9 @@ class RunState:
         self.weakenings: list[str] = []
         self.interrupted = False
         self.throttled: list[str] = []  # requests the target answered 429 and the suite retried
+        self.outside_errors: dict[str, str] = {}  # check crashes on set-up and cleanup responses
+        self.deselected = 0  # tests dropped from the run by any selection (-k, -m, --lf, --clause, plugins)
+        self.clause_deselected = 0  # ... of which by --clause
         if shared:
             settings.base_url = shared["base_url"]
             settings.api_key = shared["api_key"]
@@ -268,6 +276,10 @@ class RunHooks:
             self.state.cleanups.append(output["conformance_cleanup"])
             outside = output.get("conformance_outside") or {}
             self.state.run_findings.extend(Finding.from_dict(f) for f in outside.get("findings", []))
+            self.state.outside_errors.update(outside.get("errors", {}))
+
+    def pytest_deselected(self, items: list[pytest.Item]) -> None:
+        self.state.deselected += len(items)
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         if not self.state.is_worker:
@@ -294,10 +306,6 @@ def _resolve_target(state: RunState) -> None:
         s.second_api_key = s.second_api_key or (state.server.keys[1] if len(state.server.keys) > 1 else None)
         s.sources.setdefault("base_url", "bundled reference server")
         return
-    if s.insecure:
-        state.weakenings.append("TLS verification was turned off (--insecure)")
-    if s.base_url.startswith("http://"):
-        state.weakenings.append("plain HTTP was allowed (--allow-http)")
     problem = preflight(s, state.redactor)
     if problem:
         text = problem
@@ -369,6 +377,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         (keep if set(_clauses_of(item)) & selected else drop).append(item)
     if drop:
+        state.clause_deselected = len(drop)
         config.hook.pytest_deselected(items=drop)
         items[:] = keep
 
@@ -410,8 +419,6 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
                 "clause": violation.clause,
                 "evidence": redactor.obj(violation.exchange.evidence()) if violation.exchange else None,
             }
-        elif call.excinfo.errisinstance(AssertionError):
-            info["kind"] = "assertion"
         elif call.excinfo.errisinstance(SetupFailed):
             info["kind"] = "setup"
         else:
@@ -480,6 +487,10 @@ def _log_report(state: RunState, report: pytest.TestReport) -> None:
         rec.findings.extend(Finding.from_dict(f) for f in capture["findings"])
         for cid, n in capture["checked"].items():
             rec.checked[cid] = rec.checked.get(cid, 0) + n
+        for cid, reason in capture.get("errors", {}).items():
+            rec.check_errors.setdefault(cid, reason)
+    if info.get("confirmation"):
+        rec.confirmation = info["confirmation"]
         state.observations.update(tuple(p) for p in capture["observations"])
 
 
@@ -496,7 +507,9 @@ def _finish(state: RunState, session: pytest.Session) -> None:
     state.throttled.extend(throttled)
     if cleanup:
         state.cleanups.append(cleanup)
-    state.run_findings.extend(Finding.from_dict(f) for f in state.redactor.obj(outside)["findings"])
+    outside = state.redactor.obj(outside)
+    state.run_findings.extend(Finding.from_dict(f) for f in outside["findings"])
+    state.outside_errors.update(outside.get("errors", {}))
     state.record = _build_record(state)
     _write_reports(state)
     session.exitstatus = state.record.exit_code
@@ -532,11 +545,12 @@ def _build_record(state: RunState, unreachable: str | None = None) -> RunRecord:
     zone_rec = _zone_consistency(state) if unreachable is None else None
     if zone_rec is not None:
         tests.append(zone_rec)
+    if state.outside_errors:
+        tests.append(TestRecord("run::set-up-and-cleanup", [], check_errors=dict(state.outside_errors)))
     selected = s.selected_clauses
     verdicts = decide(state.catalogue, tests, state.run_findings, selected=selected)
-    weakenings = list(state.weakenings)
-    if selected is not None:
-        weakenings.append("the run was narrowed to " + ", ".join(sorted(selected)))
+    weakenings = [*state.weakenings, *certified.settings_weakenings(s), *_selection_weakenings(state)]
+    waived = _apply_waivers(state, verdicts) if not unreachable else []
     if unreachable:
         for cv in verdicts:
             cv.verdict, cv.reason = "error", f"target unreachable: {unreachable}"
@@ -563,6 +577,7 @@ def _build_record(state: RunState, unreachable: str | None = None) -> RunRecord:
         "id_prefix": state.prefix,
         "throttled": {"retries": len(state.throttled), "sample": state.throttled[:10]},
         "settings": s.public(),
+        "pytest_args": state.redactor.obj(passthrough_args(state.config)),
         "python": os.sys.version.split()[0],
         "platform": os.sys.platform,
     }
@@ -579,7 +594,34 @@ def _build_record(state: RunState, unreachable: str | None = None) -> RunRecord:
             "leftover": leftover,
         },
         exit_code=code,
+        waivers=waived,
     )
+
+
+def _apply_waivers(state: RunState, verdicts: list) -> list[dict[str, Any]]:
+    if not state.settings.waivers:
+        return []
+    from conformance import waivers
+
+    return waivers.apply(verdicts, waivers.load(state.settings.waivers), datetime.now(UTC).date())
+
+
+def _selection_weakenings(state: RunState) -> list[str]:
+    config = state.config
+    option = getattr(config, "option", None)
+    args = [str(a) for a in getattr(config, "args", [])]
+    if option is None or not hasattr(config, "invocation_params"):
+        return []  # the record of a run that never started pytest (target unreachable)
+    whole = any(_covers_suite(a, bool(getattr(option, "pyargs", False))) for a in args)
+    return certified.selection_weakenings(option, args, whole, state.deselected - state.clause_deselected)
+
+
+def _covers_suite(arg: str, pyargs: bool) -> bool:
+    if "::" in arg:
+        return False
+    if pyargs and arg in ("conformance", "conformance.suite"):
+        return True
+    return Path(arg).resolve() in (SUITE_DIR, PACKAGE_DIR)
 
 
 def _write_reports(state: RunState) -> None:
@@ -589,6 +631,39 @@ def _write_reports(state: RunState) -> None:
     html = getattr(state.config.option, "htmlpath", None)
     if html:
         state.paths["html"] = Path(html)
+
+
+def _write_bundle(state: RunState) -> None:
+    """A certified run's submission bundle; written last, once report.html is final."""
+    from conformance.bundle import BundleError, write_bundle
+    from conformance.report import certification
+
+    try:
+        path = write_bundle(
+            Path(state.settings.report_dir), certification.to_json(state.record, state.redactor), state.redactor
+        )
+    except BundleError as exc:
+        print(f"conformance: no bundle.zip: {exc}", file=os.sys.stderr)
+        return
+    print(f"conformance: submission bundle {path}")
+
+
+def passthrough_args(config: pytest.Config) -> list[str]:
+    """The pytest options the user added (after ``--``): everything but what ``conformance run`` itself passes."""
+    own = {opt.plugin_flag: opt.kind for opt in OPTIONS}
+    args, out, i = list(config.invocation_params.args), [], 0
+    while i < len(args):
+        arg = str(args[i])
+        if arg in ("--pyargs", "conformance.suite"):
+            i += 1
+        elif arg in ("-c", "-o") and i + 1 < len(args) and (arg == "-c" or str(args[i + 1]).startswith("cache_dir=")):
+            i += 2
+        elif arg in own:
+            i += 1 if own[arg] == "flag" else 2
+        else:
+            out.append(arg)
+            i += 1
+    return out
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:
@@ -613,5 +688,7 @@ def pytest_unconfigure(config: pytest.Config) -> None:
         from conformance.report.html import redact_report
 
         redact_report(Path(html), state.redactor)
+    if not state.is_worker and state.record is not None and state.settings.profile == CERTIFICATION_PROFILE:
+        _write_bundle(state)
     if state.server is not None:
         state.server.stop()

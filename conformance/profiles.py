@@ -12,6 +12,7 @@ class Profile:
     stateful_steps: int  # steps per run of the stateful model
     fuzz_examples: int  # schemathesis examples per operation
     description: str
+    confirm: int = 0  # re-runs of each failing test, to tell deterministic findings from intermittent ones
 
 
 PROFILES: dict[str, Profile] = {
@@ -19,7 +20,7 @@ PROFILES: dict[str, Profile] = {
     for p in (
         Profile("smoke", 4, 6, 5, "seconds; for every push"),
         Profile("standard", 15, 12, 20, "the default; a thorough pass in under a minute locally"),
-        Profile("certification", 60, 30, 100, "thorough; what a certificate rests on"),
+        Profile("certification", 60, 30, 100, "thorough; what a certificate rests on", confirm=2),
     )
 }
 DEFAULT_PROFILE = "standard"

@@ -27,11 +27,20 @@ class Capture:
     findings: list[Finding] = field(default_factory=list)
     checked: Counter = field(default_factory=Counter)
     observations: set[tuple[int, int]] = field(default_factory=set)
+    errors: dict[str, str] = field(default_factory=dict)  # clause -> why its check could not judge
     exchanges: int = 0
     _per_clause: Counter = field(default_factory=Counter)
 
-    def add(self, exchange: Exchange, outcome: checks.CheckOutcome, seen: set[tuple[int, int]]) -> None:
+    def add(
+        self,
+        exchange: Exchange,
+        outcome: checks.CheckOutcome,
+        seen: set[tuple[int, int]],
+        errors: dict[str, str] | None = None,
+    ) -> None:
         self.exchanges += 1
+        for clause, reason in (errors or {}).items():
+            self.errors.setdefault(clause, reason)
         self.checked.update(outcome.exercised)
         for finding in outcome.findings:
             if self._per_clause[finding.clause] < FINDINGS_PER_CLAUSE:
@@ -46,6 +55,7 @@ class Capture:
             "findings": [f.to_dict() for f in self.findings],
             "checked": dict(self.checked),
             "observations": sorted(self.observations),
+            "errors": dict(self.errors),
             "exchanges": self.exchanges,
         }
 
@@ -73,6 +83,35 @@ class Recorder:
         organization's responses are judged exactly when its zone is given."""
         primary = exchange.request_headers.get("Authorization", "").endswith("$CONFORMANCE_API_KEY")
         ctx = self.ctx if primary else self._second
-        outcome = checks.run_all(exchange, ctx)
-        seen = times.observations(exchange, ctx) if primary else set()
-        (self.current or self.outside).add(exchange, outcome, seen)
+        errors: dict[str, str] = {}
+        try:
+            outcome = checks.run_all(exchange, ctx)
+        except Exception:
+            outcome = _isolated(exchange, ctx, errors)
+        try:
+            seen = times.observations(exchange, ctx) if primary else set()
+        except Exception as exc:
+            seen = set()
+            errors.setdefault("TIME-3", _crash("times.observations", exc))
+        (self.current or self.outside).add(exchange, outcome, seen, errors)
+
+
+def _isolated(exchange: Exchange, ctx: CheckContext, errors: dict[str, str]) -> checks.CheckOutcome:
+    """A check raised: run them one by one so only the broken check's clause becomes an ``error``
+    (the suite could not judge it) and every other clause is still judged on this response."""
+    findings: list[Finding] = []
+    exercised: set[str] = set()
+    for check in checks.CHECKS:
+        try:
+            result = check.fn(exchange, ctx)
+        except Exception as exc:
+            errors.setdefault(check.clause, _crash(f"check {check.name}", exc))
+            continue
+        if result is not None:
+            exercised.add(check.clause)
+            findings.extend(result)
+    return checks.CheckOutcome(findings, exercised)
+
+
+def _crash(where: str, exc: Exception) -> str:
+    return f"the suite's {where} raised {type(exc).__name__}: {exc}"[:500]

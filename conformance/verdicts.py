@@ -13,7 +13,7 @@ from typing import Any
 from conformance.catalogue import Catalogue, Clause
 from conformance.exchange import Finding
 
-VERDICTS = ("pass", "fail", "error", "skip", "not_verified")
+VERDICTS = ("pass", "fail", "error", "waived", "skip", "not_verified")
 
 
 @dataclass
@@ -28,6 +28,8 @@ class TestRecord:
     findings: list[Finding] = field(default_factory=list)  # from the check layer, any clause
     checked: dict[str, int] = field(default_factory=dict)  # clause -> responses that exercised it
     violation: dict[str, Any] | None = None  # {"clause", "evidence"} when a ClauseViolation failed it
+    check_errors: dict[str, str] = field(default_factory=dict)  # clause -> why its response check crashed
+    confirmation: dict[str, Any] | None = None  # {"attempts": N, "reproduced": {clause: k}} (--confirm)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -49,6 +51,24 @@ class ClauseVerdict:
     counts: dict[str, int] = field(default_factory=lambda: {"passed": 0, "failed": 0, "error": 0, "skipped": 0})
     checked: int = 0
     findings: list[Finding] = field(default_factory=list)
+    confirmations: dict[str, dict[str, int]] = field(default_factory=dict)  # test id -> {attempts, reproduced}
+    waiver: dict[str, Any] | None = None
+
+    @property
+    def confirmation(self) -> dict[str, Any] | None:
+        """How the failing tests' re-runs went: ``confirmed`` when every one reproduced at least
+        once, ``unconfirmed`` when none did, ``partly`` in between; None without re-runs."""
+        tried = [c for c in self.confirmations.values() if c["attempts"]]
+        if not tried:
+            return None
+        hits = sum(1 for c in tried if c["reproduced"])
+        status = "confirmed" if hits == len(tried) else "unconfirmed" if hits == 0 else "partly"
+        return {
+            "status": status,
+            "tests": len(tried),
+            "attempts": sum(c["attempts"] for c in tried),
+            "reproduced": sum(c["reproduced"] for c in tried),
+        }
 
     @property
     def severity(self) -> str:
@@ -70,6 +90,8 @@ class ClauseVerdict:
             "counts": self.counts,
             "responses_checked": self.checked,
             "findings": [f.to_dict() for f in self.findings],
+            "confirmation": self.confirmation,
+            "waiver": self.waiver,
         }
 
 
@@ -82,6 +104,7 @@ class RunRecord:
     reasons: list[str]
     cleanup: dict[str, Any]
     exit_code: int = 0
+    waivers: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def summary(self) -> dict[str, Any]:
@@ -91,12 +114,16 @@ class RunRecord:
         must_failed = [cv.clause.id for cv in self.clauses if cv.clause.level == "MUST" and cv.verdict == "fail"]
         warnings = [cv.clause.id for cv in self.clauses if cv.severity == "warning"]
         errors = [cv.clause.id for cv in self.clauses if cv.verdict == "error"]
+        unconfirmed = [cv.clause.id for cv in self.clauses if (cv.confirmation or {}).get("status") == "unconfirmed"]
         return {
             "clauses": len(self.clauses),
             "verdicts": counts,
             "must_failed": must_failed,
             "errors": errors,
             "warnings": warnings,
+            "waived": [cv.clause.id for cv in self.clauses if cv.verdict == "waived"],
+            "stale_waivers": [w["clause"] for w in self.waivers if w.get("status") == "stale"],
+            "unconfirmed": unconfirmed,
             "tests": len(self.tests),
             "findings": sum(len(cv.findings) for cv in self.clauses),
             "exit_code": self.exit_code,
@@ -111,6 +138,7 @@ class RunRecord:
             "clauses": [cv.to_dict() for cv in self.clauses],
             "tests": [t.to_dict() for t in self.tests],
             "cleanup": self.cleanup,
+            "waivers": self.waivers,
         }
 
 
@@ -154,6 +182,14 @@ def decide(
         for cid, n in test.checked.items():
             if cid in verdicts:
                 verdicts[cid].checked += n
+        for cid, k in ((test.confirmation or {}).get("reproduced") or {}).items():
+            if cid in verdicts:
+                attempts = test.confirmation["attempts"]  # type: ignore[index]
+                verdicts[cid].confirmations[test.nodeid] = {"attempts": attempts, "reproduced": k}
+        for cid, reason in test.check_errors.items():
+            if cid in verdicts:
+                verdicts[cid].counts["error"] += 1
+                error_reasons.setdefault(cid, f"{test.nodeid}: {reason}")
     for finding in run_findings:
         if finding.clause in verdicts:
             verdicts[finding.clause].findings.append(finding)
@@ -201,6 +237,8 @@ def certifiability(verdicts: list[ClauseVerdict], weakenings: list[str]) -> tupl
             continue
         if cv.verdict in ("fail", "error"):
             reasons.append(f"{cv.clause.id} {cv.verdict}")
+        elif cv.verdict == "waived":
+            reasons.append(f"{cv.clause.id} waived: {cv.reason.removeprefix('waived: ')}")
         elif cv.verdict in ("skip", "not_verified"):
             reasons.append(f"{cv.clause.id} {cv.verdict}: {cv.reason}")
     return (not reasons, reasons)

@@ -424,6 +424,14 @@ def _delete_missing_404(default: Override, ctx: Ctx, key: Key) -> None:
     default(ctx, key)
 
 
+def _first_delete_500(default: Override, ctx: Ctx, key: Key) -> None:
+    """A cold connection pool: the server's very first DELETE fails; every later one works."""
+    if not ctx.services.scratch.get("deleted_once"):
+        ctx.services.scratch["deleted_once"] = True
+        raise ApiError(500, "internal_error", "database connection not ready")
+    default(ctx, key)
+
+
 def _delete_never_existed_404(default: Override, ctx: Ctx, key: Key) -> None:
     if not ctx.services.store.existed(ctx.org_id, key):
         raise not_found("no object has ever had this id")
@@ -951,6 +959,13 @@ _CATALOGUE: list[Switch] = [
         authenticate=_auth_double_decode,
     ),
     _fault("auth-cross-org-read", "AUTH-4", "GET finds objects of any organization.", load=_read_any_org),
+    _fault(
+        "flaky-first-delete-500",
+        "IDEM-6",
+        "Intermittent: the server's first DELETE gets 500 internal_error and deletes nothing; later ones work "
+        "(a finding that --confirm re-runs do not reproduce).",
+        delete=_first_delete_500,
+    ),
     _fault("auth-cross-org-delete", "AUTH-4", "DELETE removes the id in every organization.", delete=_delete_any_org),
     # VER
     _fault("ver-header-ignored", "VER-1", "Ignores X-Version (serves version 1).", version=_ignore_header),

@@ -21,7 +21,7 @@ from conformance.exchange import EVIDENCE_BODY_CHARS, Finding
 from conformance.redact import Redactor
 from conformance.verdicts import RunRecord
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 # Bodies are truncated by the client already; this cap only guards findings built elsewhere.
 _BODY_CAP = EVIDENCE_BODY_CHARS + 200
 
@@ -99,8 +99,9 @@ def identity(raw: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def finding(f: Finding | dict[str, Any]) -> dict[str, Any]:
-    """A finding flattened for readers: what was wrong, where, and how to replay it."""
+def finding(f: Finding | dict[str, Any], confirmation: dict[str, int] | None = None) -> dict[str, Any]:
+    """A finding flattened for readers: what was wrong, where, how to replay it and, after
+    ``--confirm``, how often its test charged the clause again (``confirmed`` false: never)."""
     d = f.to_dict() if isinstance(f, Finding) else dict(f)
     evidence = d.get("evidence") or {}
     out: dict[str, Any] = {
@@ -113,8 +114,8 @@ def finding(f: Finding | dict[str, Any]) -> dict[str, Any]:
     }
     if d.get("extra"):
         out["extra"] = d["extra"]
-    if "reproduced" in d:
-        out["reproduced"] = d["reproduced"]
+    if confirmation and confirmation.get("attempts"):
+        out["reproduced"] = {**confirmation, "confirmed": confirmation["reproduced"] > 0}
     return out
 
 
@@ -135,7 +136,7 @@ def to_json(record: RunRecord, redactor: Redactor) -> dict[str, Any]:
     base = record.to_dict()
     clauses = []
     for cv, cd in zip(record.clauses, base["clauses"], strict=True):
-        cd["findings"] = [finding(f) for f in cv.findings]
+        cd["findings"] = [finding(f, cv.confirmations.get(f.test_id)) for f in cv.findings]
         clauses.append(cd)
     data = {
         "schema_version": SCHEMA_VERSION,
@@ -146,6 +147,7 @@ def to_json(record: RunRecord, redactor: Redactor) -> dict[str, Any]:
         "clauses": clauses,
         "tests": base["tests"],
         "cleanup": base.get("cleanup") or {},
+        "waivers": base.get("waivers") or [],
     }
     # Round-trip first so that values like paths become strings before they are scrubbed.
     return scrub(json.loads(json.dumps(data, default=str)), redactor)

@@ -64,6 +64,8 @@ padding:1px 6px;font-weight:bold;color:#fff}
 #conformance-report tr.severity-warning td{background:#fff8e1}
 #conformance-report tr.verdict-error td{background:#f3e5f5}
 #conformance-report .certifiable-yes{color:#2e7d32;font-weight:bold;font-size:15px}
+#conformance-report .waiver-stale{color:#b26a00;font-weight:bold}
+#conformance-report .finding-confirmation[data-confirmed="false"]{color:#b26a00;font-weight:bold}
 #conformance-report .certifiable-no{color:#c62828;font-weight:bold;font-size:15px}
 #conformance-report .finding{border-left:3px solid #c62828;padding-left:10px;margin:10px 0 18px}
 #conformance-report .clause-findings.severity-warning .finding{border-left-color:#ef8f00}
@@ -131,8 +133,24 @@ def _certifiable(data: dict[str, Any]) -> str:
     )
 
 
+def _waivers(data: dict[str, Any]) -> str:
+    entries = data.get("waivers") or []
+    if not entries:
+        return ""
+    rows = "".join(
+        f'<li class="waiver waiver-{e(w["status"])}" data-clause="{e(w["clause"])}" data-status="{e(w["status"])}">'
+        f"<b>{e(w['clause'])}</b> {e(w['status'])}: {e(w['note'])} — {e(w['reason'])}"
+        + (f" (expires {e(w['expires'])})" if w.get("expires") else "")
+        + "</li>"
+        for w in entries
+    )
+    stale = sum(1 for w in entries if w["status"] == "stale")
+    head = f"<h3>Waivers ({len(entries)}, {stale} stale)</h3>"
+    return f'<div id="waivers" data-stale="{stale}">{head}<ul>{rows}</ul></div>'
+
+
 def _has_findings_section(c: dict[str, Any]) -> bool:
-    return c["verdict"] in ("fail", "error")
+    return c["verdict"] in ("fail", "error", "waived")
 
 
 def _what(c: dict[str, Any]) -> str:
@@ -143,7 +161,10 @@ def _what(c: dict[str, Any]) -> str:
 
 def _failing(data: dict[str, Any]) -> str:
     # MUST failures and errors first: they are what stands between the target and a certificate.
-    bad = sorted((c for c in data["clauses"] if _has_findings_section(c)), key=lambda c: verdict_label(c) == "warning")
+    bad = sorted(
+        (c for c in data["clauses"] if _has_findings_section(c)),
+        key=lambda c: (c["verdict"] == "waived", verdict_label(c) == "warning"),
+    )
     if not bad:
         return '<div id="failing-clauses" data-count="0"><p>No clause failed.</p></div>'
     items = "".join(
@@ -215,6 +236,14 @@ def _finding(c: dict[str, Any], i: int, f: dict[str, Any]) -> str:
     out.append(f'<p class="finding-message"><b>{i}.</b> {e(f["message"])}</p>')
     if f.get("test_id"):
         out.append(f'<p class="finding-test">Test: <code>{e(f["test_id"])}</code></p>')
+    again = f.get("reproduced")
+    if again:
+        state = "confirmed" if again["confirmed"] else "unconfirmed"
+        out.append(
+            f'<p class="finding-confirmation" data-confirmed="{str(again["confirmed"]).lower()}">'
+            f"{'Reproduced' if again['confirmed'] else 'UNCONFIRMED: not reproduced'} in "
+            f"{again['reproduced']} of {again['attempts']} re-runs ({state})</p>"
+        )
     req, resp = f.get("request"), f.get("response")
     if req:
         line = f"{req.get('method', '')} {req.get('url', '')}"
@@ -258,7 +287,7 @@ def render_block(data: dict[str, Any] | None) -> str:
     else:
         inner = (
             f"<h2>Conformance certification: {e(data['run'].get('target') or 'unknown target')}</h2>"
-            f"{_certifiable(data)}{_identity(data)}{_failing(data)}"
+            f"{_certifiable(data)}{_identity(data)}{_waivers(data)}{_failing(data)}"
             f"<h2>Clause matrix</h2>{_counts(data)}{_matrix(data)}{_findings(data)}"
         )
     return f'{START}<section id="conformance-report"><style>{CSS}</style>{inner}</section>{END}'

@@ -154,6 +154,19 @@ def render(
             console.print(Text(textwrap.fill(reason, width, initial_indent="  - ", subsequent_indent="    ")))
         if len(reasons) > MAX_REASONS:
             console.print(f"  … and {len(reasons) - MAX_REASONS} more (see certification.json)")
+    for w in data.get("waivers", []):
+        if w.get("status") == "stale":
+            console.print(Text(one_line(f"Stale waiver {w['clause']}: {w['note']}"), style="yellow"))
+    for c in data["clauses"]:
+        confirmation = c.get("confirmation") or {}
+        if confirmation.get("status") in ("unconfirmed", "partly"):
+            console.print(
+                Text(
+                    f"{c['id']} {confirmation['status']}: its findings reproduced {confirmation['reproduced']} "
+                    f"of {confirmation['attempts']} re-runs (--confirm)",
+                    style="yellow",
+                )
+            )
     if data["summary"].get("must_failed") or data["summary"].get("warnings"):
         console.print(Text(f"Replay these examples: add --seed {run.get('seed')} to the same command"))
     for name, path in paths.items():
