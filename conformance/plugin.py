@@ -651,7 +651,8 @@ def _write_bundle(state: RunState) -> None:
 def passthrough_args(config: pytest.Config) -> list[str]:
     """The pytest options the user added (after ``--``): everything but what ``conformance run`` itself passes."""
     own = {opt.plugin_flag: opt.kind for opt in OPTIONS}
-    args, out, i = list(config.invocation_params.args), [], 0
+    params = getattr(config, "invocation_params", None)  # absent when the run never reached pytest
+    args, out, i = list(params.args if params else ()), [], 0
     while i < len(args):
         arg = str(args[i])
         if arg in ("--pyargs", "conformance.suite"):

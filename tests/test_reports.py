@@ -206,7 +206,7 @@ def test_schema_allows_waived_and_reproduced_and_rejects_unknown_verdicts() -> N
     data = certification.to_json(build_record(), redactor())
     clauses = by_id(data)
     clauses["ENV-2"]["verdict"] = "waived"
-    clauses["ENV-1"]["findings"][0]["reproduced"] = True
+    clauses["ENV-1"]["findings"][0]["reproduced"] = {"attempts": 2, "reproduced": 0, "confirmed": False}
     jsonschema.validate(data, SCHEMA, cls=jsonschema.Draft202012Validator)
     clauses["ENV-2"]["verdict"] = "passed"
     with pytest.raises(jsonschema.ValidationError):
