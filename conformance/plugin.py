@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 import random
 import time
+from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -204,6 +205,7 @@ class RunState:
         self.interrupted = False
         self.throttled: list[str] = []  # requests the target answered 429 and the suite retried
         self.outside_errors: dict[str, str] = {}  # check crashes on set-up and cleanup responses
+        self.keyed: Counter = Counter()  # responses to requests with the first key: "sent", "401"
         self.deselected = 0  # tests dropped from the run by any selection (-k, -m, --lf, --clause, plugins)
         self.clause_deselected = 0  # ... of which by --clause
         if shared:
@@ -277,6 +279,7 @@ class RunHooks:
             outside = output.get("conformance_outside") or {}
             self.state.run_findings.extend(Finding.from_dict(f) for f in outside.get("findings", []))
             self.state.outside_errors.update(outside.get("errors", {}))
+            self.state.keyed.update(outside.get("keyed", {}))
 
     def pytest_deselected(self, items: list[pytest.Item]) -> None:
         self.state.deselected += len(items)
@@ -489,6 +492,7 @@ def _log_report(state: RunState, report: pytest.TestReport) -> None:
             rec.checked[cid] = rec.checked.get(cid, 0) + n
         for cid, reason in capture.get("errors", {}).items():
             rec.check_errors.setdefault(cid, reason)
+        state.keyed.update(capture.get("keyed", {}))
     if info.get("confirmation"):
         rec.confirmation = info["confirmation"]
         state.observations.update(tuple(p) for p in capture["observations"])
@@ -510,6 +514,7 @@ def _finish(state: RunState, session: pytest.Session) -> None:
     outside = state.redactor.obj(outside)
     state.run_findings.extend(Finding.from_dict(f) for f in outside["findings"])
     state.outside_errors.update(outside.get("errors", {}))
+    state.keyed.update(outside.get("keyed", {}))
     state.record = _build_record(state)
     _write_reports(state)
     session.exitstatus = state.record.exit_code
@@ -576,6 +581,7 @@ def _build_record(state: RunState, unreachable: str | None = None) -> RunRecord:
         "zone_candidates": getattr(state, "zone_candidates", None),
         "id_prefix": state.prefix,
         "throttled": {"retries": len(state.throttled), "sample": state.throttled[:10]},
+        "hints": _hints(state),
         "settings": s.public(),
         "pytest_args": state.redactor.obj(passthrough_args(state.config)),
         "python": os.sys.version.split()[0],
@@ -596,6 +602,18 @@ def _build_record(state: RunState, unreachable: str | None = None) -> RunRecord:
         exit_code=code,
         waivers=waived,
     )
+
+
+def _hints(state: RunState) -> list[str]:
+    """What the user most likely has to fix, when the record shows a telltale pattern."""
+    hints = []
+    sent, refused = state.keyed.get("sent", 0), state.keyed.get("401", 0)
+    if sent >= 5 and refused == sent:
+        hints.append(
+            f"all {sent} requests sent with the API key got 401: check CONFORMANCE_API_KEY "
+            "(the organization's key exactly as its page shows it; the suite sends `Authorization: Basic <key>`)"
+        )
+    return hints
 
 
 def _apply_waivers(state: RunState, verdicts: list) -> list[dict[str, Any]]:

@@ -17,6 +17,7 @@ from conformance.checks import times
 from conformance.checks.context import CheckContext
 from conformance.exchange import Exchange, Finding
 
+PRIMARY_KEY = "$CONFORMANCE_API_KEY"  # how the (redacted) first key appears in a request's headers
 FINDINGS_PER_CLAUSE = 5
 OBSERVATIONS_CAP = 400
 
@@ -28,6 +29,7 @@ class Capture:
     checked: Counter = field(default_factory=Counter)
     observations: set[tuple[int, int]] = field(default_factory=set)
     errors: dict[str, str] = field(default_factory=dict)  # clause -> why its check could not judge
+    keyed: Counter = field(default_factory=Counter)  # responses to the first key: "sent", "401"
     exchanges: int = 0
     _per_clause: Counter = field(default_factory=Counter)
 
@@ -39,6 +41,9 @@ class Capture:
         errors: dict[str, str] | None = None,
     ) -> None:
         self.exchanges += 1
+        if exchange.authenticated and exchange.request_headers.get("Authorization", "").endswith(PRIMARY_KEY):
+            self.keyed["sent"] += 1
+            self.keyed["401"] += exchange.status == 401
         for clause, reason in (errors or {}).items():
             self.errors.setdefault(clause, reason)
         self.checked.update(outcome.exercised)
@@ -56,6 +61,7 @@ class Capture:
             "checked": dict(self.checked),
             "observations": sorted(self.observations),
             "errors": dict(self.errors),
+            "keyed": dict(self.keyed),
             "exchanges": self.exchanges,
         }
 
@@ -81,7 +87,7 @@ class Recorder:
         """Zone-dependent judgements (TIME-3) use each organization's own zone: the run-level
         zone inference takes the first organization's responses only, and a second
         organization's responses are judged exactly when its zone is given."""
-        primary = exchange.request_headers.get("Authorization", "").endswith("$CONFORMANCE_API_KEY")
+        primary = exchange.request_headers.get("Authorization", "").endswith(PRIMARY_KEY)
         ctx = self.ctx if primary else self._second
         errors: dict[str, str] = {}
         try:

@@ -133,3 +133,52 @@ def test_show_config_masks_keys_and_names_sources(tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert "topsecretkey123" not in proc.stdout and "env CONFORMANCE_API_KEY" in proc.stdout
     assert "smoke" in proc.stdout and "command line" in proc.stdout
+
+
+# -- hints that name the fix ------------------------------------------------------------------
+def test_401_on_every_request_hints_at_the_api_key(reference_server, tmp_path):
+    handle = reference_server()
+    args = ["--base-url", handle.base_url, "--ca-bundle", handle.ca_bundle, "--profile", "smoke", "--clause", "ENV"]
+    run = run_conformance(args, env={"CONFORMANCE_API_KEY": "not-the-key"}, report_dir=tmp_path / "reports")
+    assert run.code == 1
+    assert "got 401: check CONFORMANCE_API_KEY" in run.stdout
+    assert any("CONFORMANCE_API_KEY" in h for h in run.record["run"]["hints"])
+    good = run_conformance(args, env={"CONFORMANCE_API_KEY": handle.keys[0]}, report_dir=tmp_path / "good")
+    assert good.record["run"]["hints"] == [] and "Hint:" not in good.stdout
+
+
+def test_untrusted_certificate_hints_at_ca_bundle(reference_server, tmp_path):
+    handle = reference_server()
+    run = run_conformance(
+        ["--base-url", handle.base_url, "--profile", "smoke", "--clause", "TLS"],
+        env={"CONFORMANCE_API_KEY": "k"},
+        report_dir=tmp_path / "reports",
+    )
+    tls2 = next(c for c in run.record["clauses"] if c["id"] == "TLS-2")
+    assert tls2["verdict"] == "fail"
+    assert "--ca-bundle" in tls2["findings"][0]["message"] and "--insecure" in tls2["findings"][0]["message"]
+
+
+# -- pytest options pass through ----------------------------------------------------------------
+def test_pytest_options_pass_through(reference_server, tmp_path):
+    """``-- -k IDEM -x --lf`` and ``--hypothesis-seed`` reach pytest and hypothesis, and the record says so."""
+    handle = reference_server(faults=("idem-delete-noop",))
+    env = {"CONFORMANCE_API_KEY": handle.keys[0], "CONFORMANCE_SECOND_API_KEY": handle.keys[1]}
+    base = ["--base-url", handle.base_url, "--ca-bundle", handle.ca_bundle, "--profile", "smoke"]
+    reports = tmp_path / "reports"
+    first = run_conformance([*base, "--", "-k", "IDEM"], env=env, report_dir=reports)
+    failed = {t["nodeid"] for t in first.record["tests"] if t["outcome"] == "failed"}
+    assert first.code == 1 and len(failed) >= 2
+    ran_first = [t for t in first.record["tests"] if not t["nodeid"].startswith("run::")]
+    assert all(any(c.startswith("IDEM") for c in t["clauses"]) for t in ran_first)  # -k matches IDEM markers
+
+    again = run_conformance(
+        [*base, "--", "-k", "IDEM", "-x", "--lf", "--hypothesis-seed", "4242"], env=env, report_dir=reports
+    )
+    ran = [t for t in again.record["tests"] if not t["nodeid"].startswith("run::")]
+    assert {t["nodeid"] for t in ran} <= failed  # --lf: only the last run's failures
+    assert [t["outcome"] for t in ran].count("failed") == 1  # -x: stopped at the first
+    assert again.record["run"]["seed"] == 4242  # --hypothesis-seed is the run's seed
+    assert again.record["run"]["pytest_args"] == ["-k", "IDEM", "-x", "--lf", "--hypothesis-seed", "4242"]
+    reasons = "\n".join(again.record["not_certifiable_reasons"])
+    assert "-k 'IDEM'" in reasons and "--lf" in reasons and "stopped early" in reasons

@@ -64,6 +64,7 @@ padding:1px 6px;font-weight:bold;color:#fff}
 #conformance-report tr.severity-warning td{background:#fff8e1}
 #conformance-report tr.verdict-error td{background:#f3e5f5}
 #conformance-report .certifiable-yes{color:#2e7d32;font-weight:bold;font-size:15px}
+#conformance-report .hints{color:#b26a00;font-weight:bold}
 #conformance-report .waiver-stale{color:#b26a00;font-weight:bold}
 #conformance-report .finding-confirmation[data-confirmed="false"]{color:#b26a00;font-weight:bold}
 #conformance-report .certifiable-no{color:#c62828;font-weight:bold;font-size:15px}
@@ -131,6 +132,12 @@ def _certifiable(data: dict[str, Any]) -> str:
         '<p id="certifiable" class="certifiable-no" data-certifiable="false">NOT certifiable</p>'
         f'<ul id="not-certifiable-reasons">{reasons}</ul>'
     )
+
+
+def _hints(data: dict[str, Any]) -> str:
+    hints = data["run"].get("hints") or []
+    items = "".join(f"<li>{e(h)}</li>" for h in hints)
+    return f'<ul id="hints" class="hints">{items}</ul>' if hints else ""
 
 
 def _waivers(data: dict[str, Any]) -> str:
@@ -287,7 +294,7 @@ def render_block(data: dict[str, Any] | None) -> str:
     else:
         inner = (
             f"<h2>Conformance certification: {e(data['run'].get('target') or 'unknown target')}</h2>"
-            f"{_certifiable(data)}{_identity(data)}{_waivers(data)}{_failing(data)}"
+            f"{_certifiable(data)}{_hints(data)}{_identity(data)}{_waivers(data)}{_failing(data)}"
             f"<h2>Clause matrix</h2>{_counts(data)}{_matrix(data)}{_findings(data)}"
         )
     return f'{START}<section id="conformance-report"><style>{CSS}</style>{inner}</section>{END}'

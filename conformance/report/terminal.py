@@ -154,6 +154,8 @@ def render(
             console.print(Text(textwrap.fill(reason, width, initial_indent="  - ", subsequent_indent="    ")))
         if len(reasons) > MAX_REASONS:
             console.print(f"  … and {len(reasons) - MAX_REASONS} more (see certification.json)")
+    for hint in run.get("hints") or []:
+        console.print(Text(textwrap.fill(f"Hint: {hint}", width), style="bold yellow"))
     for w in data.get("waivers", []):
         if w.get("status") == "stale":
             console.print(Text(one_line(f"Stale waiver {w['clause']}: {w['note']}"), style="yellow"))
