@@ -307,6 +307,9 @@ MIDRUN: dict[str, tuple[Callable[[Conn, Request], bool], tuple[str, ...], str]] 
 }
 
 
+NO_ANSWER = ("never-answers", "reset-after-the-request")
+
+
 @pytest.mark.parametrize("case", list(MIDRUN))
 def test_hostile_after_the_probe_is_a_failed_run(case, servers, tmp_path):
     hostile, args, reason = MIDRUN[case]
@@ -315,6 +318,10 @@ def test_hostile_after_the_probe_is_a_failed_run(case, servers, tmp_path):
     record = assert_sane(run, 1)
     assert any(r.authenticated for r in server.requests), "the run went past the probe"
     assert reason in errors_of(record)
+    if case in NO_ANSWER:  # no answer came: nothing to judge, so the suite's verdict is error, never fail
+        fails = [f["message"] for c in record["clauses"] if c["verdict"] == "fail" for f in c["findings"]]
+        assert not any(reason in m for m in fails), fails
+        assert any(c["verdict"] == "error" and reason in c["reason"] for c in record["clauses"])
 
 
 def test_endless_body_is_read_only_up_to_the_cap(servers, tmp_path):
