@@ -1,4 +1,4 @@
-"""``conformance run | serve | clauses | report diff`` — a thin layer over pytest.
+"""``conformance run | rerun | serve | clauses | report diff`` — a thin layer over pytest.
 
 ``run`` validates the contract's options (so bad input is one line and exit 2,
 never a traceback), then hands everything to ``pytest.main`` on the shipped
@@ -9,9 +9,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import signal
 import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from conformance import __version__, catalogue
 from conformance.config import OPTIONS, ConfigError, resolve
@@ -161,6 +166,137 @@ def _split(argv: list[str]) -> tuple[list[str], list[str]]:
     return argv, []
 
 
+RERUN_REPORT_DIR = "reports/rerun"
+
+
+# The rerunner's own settings (TLS trust, keys) may come from the environment as in `conformance run`; every
+# other CONFORMANCE_* variable is set aside during a rerun, so that the repeated run is the bundle's.
+def _rerun_environment(reference_server: bool) -> dict[str, str]:
+    from conformance.bundle import RERUNNER_OWN
+
+    own = {opt.env for opt in OPTIONS if opt.dest in RERUNNER_OWN}
+    if reference_server:  # the fresh bundled server brings its own CA
+        own -= {opt.env for opt in OPTIONS if opt.dest in ("ca_bundle", "insecure", "allow_http")}
+    return {k: v for k, v in os.environ.items() if not k.startswith("CONFORMANCE_") or k in own}
+
+
+def _rerun_parser() -> argparse.ArgumentParser:
+    p = _Parser(
+        prog="conformance rerun",
+        description="Repeat a submission bundle's run (same description, profile, seed, clauses, zones, budgets "
+        "and pytest arguments), then show what changed against the bundle's certification.json.",
+        epilog="Keys come from CONFORMANCE_API_KEY / CONFORMANCE_SECOND_API_KEY, never from the bundle. Exit: 0 no "
+        "regression, 1 a clause regressed, 2 bad bundle or usage error, 3 target unreachable, 130 interrupted.",
+    )
+    p.add_argument("bundle", metavar="BUNDLE.zip", help="a bundle.zip written by a --profile certification run")
+    p.add_argument("--base-url", metavar="URL", help="rerun against this URL instead of the bundle's target")
+    p.add_argument(
+        "--report-dir", metavar="DIR", default=RERUN_REPORT_DIR, help=f"reports go here ({RERUN_REPORT_DIR})"
+    )
+    p.add_argument("--ca-bundle", metavar="PEM", help="PEM file of CA certificates to verify the target with")
+    p.add_argument("--insecure", action="store_true", help="do not verify TLS certificates (not certifiable)")
+    p.add_argument("--allow-http", action="store_true", help="allow a plain http:// base URL (not certifiable)")
+    return p
+
+
+def rerun(argv: list[str]) -> int:
+    """``conformance rerun BUNDLE.zip``: verify, extract, repeat the run, diff against the bundle's record."""
+    from conformance.bundle import RERUNNER_OWN, BundleError, extract, rerun_arguments
+    from conformance.report.diff import main_diff
+
+    _interruptible()
+    args = _rerun_parser().parse_args(argv)
+    with tempfile.TemporaryDirectory(prefix="conformance-rerun-") as tmp:
+        try:
+            bundle = extract(Path(args.bundle), Path(tmp))
+            options, pytest_args = rerun_arguments(bundle)
+        except BundleError as exc:
+            print(f"conformance rerun: {exc}", file=sys.stderr)
+            return EXIT_USAGE
+        info = bundle.info
+        base_url = args.base_url or (None if info.get("reference_server") else info.get("target"))
+        if base_url is None and not info.get("reference_server"):
+            print("conformance rerun: the bundle names no target URL; give one with --base-url", file=sys.stderr)
+            return EXIT_USAGE
+        if base_url is None and (args.ca_bundle or args.insecure or args.allow_http):
+            print(
+                "conformance rerun: the bundle's run was against the bundled reference server, which brings its own "
+                "CA; --ca-bundle, --insecure and --allow-http apply with --base-url",
+                file=sys.stderr,
+            )
+            return EXIT_USAGE
+        cli = {
+            **options,
+            "base_url": base_url,
+            "report_dir": args.report_dir,
+            "ca_bundle": args.ca_bundle,
+            "insecure": args.insecure,
+            "allow_http": args.allow_http,
+        }
+        environ = _rerun_environment(reference_server=base_url is None)
+        try:
+            settings = resolve(cli, environ=environ)
+        except ConfigError as exc:
+            print(f"conformance rerun: {exc}", file=sys.stderr)
+            return EXIT_USAGE
+        for opt in OPTIONS:  # a config file in the working directory must not change the repeated run
+            source = settings.sources.get(opt.dest, "")
+            if opt.dest not in RERUNNER_OWN and source.startswith("file "):
+                print(
+                    f"conformance rerun: {source[5:]} sets {opt.flag.lstrip('-')}, which the bundle's run did not "
+                    "have; rerun from a directory without it",
+                    file=sys.stderr,
+                )
+                return EXIT_USAGE
+        where = base_url or "a fresh bundled reference server"
+        print(
+            f"conformance rerun: {info.get('profile')} run of {info.get('target')} (seed {info.get('seed')}, "
+            f"suite {info.get('suite_version')}) repeated against {where}"
+        )
+        if info.get("suite_version") != __version__:
+            print(
+                f"conformance rerun: note: the bundle was made by suite {info.get('suite_version')}, this is "
+                f"{__version__}; verdicts may differ for that reason alone",
+                file=sys.stderr,
+            )
+        with _environment(environ):
+            code = run([*_as_run_argv(cli), "--", *pytest_args])
+        if code in (EXIT_USAGE, 3, EXIT_INTERRUPTED):
+            return code
+        print("")
+        return main_diff([str(bundle.certification), str(Path(args.report_dir) / "certification.json")])
+
+
+def _as_run_argv(values: dict[str, Any]) -> list[str]:
+    """``conformance run`` options for the non-secret settings in ``values`` (dest -> value)."""
+    out: list[str] = []
+    for opt in OPTIONS:
+        value = values.get(opt.dest)
+        if opt.secret or value is None or value is False or value == []:
+            continue
+        if opt.kind == "flag":
+            out.append(opt.flag)
+        elif opt.kind == "list":
+            for item in value:
+                out += [opt.flag, str(item)]
+        else:
+            out += [opt.flag, str(value)]
+    return out
+
+
+@contextmanager
+def _environment(environ: dict[str, str]) -> Iterator[None]:
+    """``os.environ`` replaced for the duration (the plugin reads it), then restored."""
+    saved = dict(os.environ)
+    os.environ.clear()
+    os.environ.update(environ)
+    try:
+        yield
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
 def clauses(argv: list[str]) -> int:
     p = _Parser(prog="conformance clauses", description="List the clause catalogue.")
     p.add_argument("--json", action="store_true", help="machine-readable output")
@@ -182,10 +318,11 @@ def clauses(argv: list[str]) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    commands = "run, serve, clauses, report diff"
+    commands = "run, rerun, serve, clauses, report diff"
     if not argv or argv[0] in ("-h", "--help"):
         print(f"usage: conformance {{{commands}}} ...  (conformance {__version__})")
         print("  run            certify a server (default: the bundled reference server)")
+        print("  rerun          repeat a submission bundle's run and diff the verdicts")
         print("  serve          run the bundled reference server")
         print("  clauses        list the clause catalogue")
         print("  report diff    compare two certification.json files")
@@ -194,6 +331,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if command == "run":
             return run(rest)
+        if command == "rerun":
+            return rerun(rest)
         if command == "serve":
             from conformance.reference.server import main_serve
 
