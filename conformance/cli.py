@@ -87,6 +87,11 @@ def run(argv: list[str]) -> int:
         return EXIT_USAGE
     if show:
         return show_config(settings)
+    if settings.openapi and not passthrough_only_help(passthrough):
+        problem = _description_problem(settings)
+        if problem:
+            print(f"conformance: {problem}", file=sys.stderr)
+            return EXIT_USAGE
     if settings.base_url and not passthrough_only_help(passthrough):
         code = _preflight(settings)
         if code:
@@ -123,6 +128,17 @@ def run(argv: list[str]) -> int:
 
 def passthrough_only_help(passthrough: list[str]) -> bool:
     return any(a in ("-h", "--help", "--co", "--collect-only") for a in passthrough)
+
+
+def _description_problem(settings) -> str | None:
+    """Why the --openapi description cannot be used (file:line where it does not parse), before pytest starts."""
+    from conformance.model import DescriptionError, load_model
+
+    try:
+        load_model(settings.openapi, timeout=settings.timeout, verify=settings.verify)
+    except DescriptionError as exc:
+        return str(exc)
+    return None
 
 
 def _preflight(settings) -> int:

@@ -707,7 +707,10 @@ def pytest_unconfigure(config: pytest.Config) -> None:
         from conformance.report.html import redact_report
 
         redact_report(Path(html), state.redactor)
-    if not state.is_worker and state.record is not None and state.settings.profile == CERTIFICATION_PROFILE:
-        _write_bundle(state)
+    if not state.is_worker and state.record is not None:
+        if state.settings.profile == CERTIFICATION_PROFILE:
+            _write_bundle(state)
+        else:  # an older certified run's bundle would not match the reports next to it
+            (Path(state.settings.report_dir) / "bundle.zip").unlink(missing_ok=True)
     if state.server is not None:
         state.server.stop()
