@@ -62,3 +62,45 @@ def schemathesis_operation(schema: Any, op: FuzzOperation) -> Any:
         if found.method.upper() == op.method and found.path == op.path:
             return found
     raise FuzzUnavailable(f"schemathesis could not read {op.label} (check its $refs and schemas)")
+
+
+# What a fuzz test sends of a generated case: the query of a collection read, the body of a write.
+# Everything else (path parameters: the suite's own ids; headers: the suite's version and key) is
+# given to schemathesis as fixed placeholders, so it neither generates nor mutates what is never sent,
+# and a negative case is negative where it is sent.
+_PLACEHOLDER = "cft"
+
+
+def fuzzed_location(op: FuzzOperation) -> str | None:
+    """The part of a generated request the suite sends: ``query``, ``body`` or nothing."""
+    if op.collection:
+        return "query"
+    if op.method in ("POST", "PUT"):
+        return "body"
+    return None
+
+
+@cache
+def case_strategy(source: str, verify: bool | str, timeout: float, op: FuzzOperation, mode: str) -> Any:
+    """The strategy of schemathesis cases for ``op`` in ``mode`` (``source`` as for :func:`load_schema`),
+    built once per process. ``None`` when a negative case could only break what the suite does not send."""
+    from schemathesis import GenerationMode
+    from schemathesis.core.parameters import ParameterLocation
+
+    operation = schemathesis_operation(load_schema(source, verify, timeout), op)
+    sent = fuzzed_location(op)
+    if mode == "negative" and (sent is None or (sent == "query" and not len(operation.query))):
+        return None
+    fixed: dict[str, Any] = {}
+    for location, key in (
+        (ParameterLocation.PATH, "path_parameters"),
+        (ParameterLocation.HEADER, "headers"),
+        (ParameterLocation.COOKIE, "cookies"),
+        (ParameterLocation.QUERY, "query"),
+    ):
+        if key == sent:
+            continue
+        names = [p.name for p in operation.get_parameter_set(location)]
+        if names:
+            fixed[key] = dict.fromkeys(names, _PLACEHOLDER)
+    return operation.as_strategy(generation_mode=GenerationMode(mode), **fixed)

@@ -2,10 +2,14 @@
 positive and negative, judged by the spec (conformance.fuzz.judge) and, like every
 response, by the check layer.
 
-Generated path parameters are replaced with the run's own ids (an existing object of
-the suite's, or a fresh id under the suite's parents): the fuzzer never addresses an
-object the suite did not create. The examples per operation come from the profile;
-the seed and the example database are the run's, so a failure replays.
+Schemathesis generates what is sent: the query of a collection read, the body of a write.
+Path parameters are the run's own ids (an existing object of the suite's, or a fresh id
+under the suite's parents), so they, the headers and the rest are fixed for schemathesis
+(conformance.fuzz.operations.case_strategy): it spends nothing on values never sent, and a
+negative case is negative where it is sent. A read or delete of one item has nothing
+generated in it, so hypothesis runs it once per distinct input (existing or fresh id).
+The fuzzer never addresses an object the suite did not create. The examples per operation
+come from the profile; the seed and the example database are the run's, so a failure replays.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ from hypothesis import strategies as st
 from conformance.assertions import assert_error, assert_ok, same_written
 from conformance.expect import expect
 from conformance.fuzz.judge import judge_body, judge_limit
-from conformance.fuzz.operations import FuzzOperation, FuzzUnavailable, load_schema, schemathesis_operation
+from conformance.fuzz.operations import FuzzOperation, FuzzUnavailable, case_strategy, fuzzed_location
 
 pytestmark = [
     pytest.mark.JSON_2,
@@ -39,16 +43,15 @@ WRITE_CLAUSE = {"POST": "IDEM-1", "PUT": "IDEM-2"}
 
 @pytest.mark.parametrize("mode", ["positive", "negative"])
 def test_fuzz_operation(target, fuzz_op: FuzzOperation, mode: str):
-    from schemathesis import GenerationMode
-
-    if mode == "negative" and fuzz_op.method in ("GET", "DELETE") and not fuzz_op.collection:
+    if mode == "negative" and fuzzed_location(fuzz_op) is None:
         pytest.skip("nothing to mutate: the suite chooses the path parameters itself")
     s = target.settings
     try:
-        operation = schemathesis_operation(load_schema(target.model.source, s.verify, s.timeout), fuzz_op)
+        strategy = case_strategy(target.model.source, s.verify, s.timeout, fuzz_op, mode)
     except FuzzUnavailable as exc:
         pytest.skip(str(exc))
-    strategy = operation.as_strategy(generation_mode=GenerationMode(mode))
+    if strategy is None:
+        pytest.skip("nothing to mutate: the operation declares no query parameter")
 
     @settings(max_examples=target.profile.fuzz_examples)
     @given(case=strategy, existing=st.booleans())
