@@ -55,6 +55,17 @@ class Exchange:
         body = self.json
         return body if isinstance(body, dict) else None
 
+    @cached_property
+    def data_objects(self) -> tuple[dict[str, Any], ...] | None:
+        """Every JSON object inside the data of a success envelope (the data itself, array items,
+        nested objects); ``None`` when the body is not a success envelope."""
+        env = self.envelope
+        if env is None or env.get("success") is not True:
+            return None
+        out: list[dict[str, Any]] = []
+        _collect_objects(env.get("data"), out)
+        return tuple(out)
+
     @property
     def data(self) -> Any:
         env = self.envelope
@@ -88,6 +99,18 @@ class Exchange:
             },
             "curl": self.curl,
         }
+
+
+def _collect_objects(value: Any, out: list[dict[str, Any]]) -> None:
+    if isinstance(value, dict):
+        out.append(value)
+        for item in value.values():
+            if isinstance(item, (dict, list)):
+                _collect_objects(item, out)
+    elif isinstance(value, list):
+        for item in value:
+            if isinstance(item, (dict, list)):
+                _collect_objects(item, out)
 
 
 def _text(body: bytes | None) -> str | None:

@@ -4,18 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from conformance.checks.context import CheckContext, objects_in
+from conformance.checks.context import CheckContext
 from conformance.exchange import Exchange, Finding
 
 
 def enum_values(clause: str) -> Callable[[Exchange, CheckContext], list[Finding] | None]:
     def check(ex: Exchange, ctx: CheckContext) -> list[Finding] | None:
-        env = ex.envelope
-        if env is None or env.get("success") is not True:
+        objects = ex.data_objects
+        if not objects:
             return None
-        fields = {n: allowed for n, (allowed, c) in ctx.kinds(ex.resource).enums.items() if c == clause}
+        fields = ctx.kinds(ex.resource).enum_fields(clause)
         findings: list[Finding] | None = None
-        for obj in objects_in(env.get("data")):
+        for obj in objects:
             for name, allowed in fields.items():
                 if name not in obj:
                     continue

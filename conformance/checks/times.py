@@ -7,14 +7,14 @@ instant come from :mod:`datetime` and zones from :mod:`zoneinfo`.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from datetime import UTC, date, datetime
 from functools import cache
 from typing import Any
 from zoneinfo import ZoneInfo, available_timezones
 
 from conformance import spec
-from conformance.checks.context import CheckContext, objects_in
+from conformance.checks.context import CheckContext, field_values
 from conformance.exchange import Exchange, Finding
 
 _TIME = re.compile(spec.TIME_PATTERN)
@@ -40,15 +40,8 @@ def parse_date(value: Any) -> date | None:
         return None
 
 
-def _time_values(ex: Exchange, ctx: CheckContext) -> Iterator[tuple[dict[str, Any], str, Any]]:
-    env = ex.envelope
-    if env is None or env.get("success") is not True:
-        return
-    kinds = ctx.kinds(ex.resource)
-    for obj in objects_in(env.get("data")):
-        for name, value in obj.items():
-            if kinds.is_time(name):
-                yield obj, name, value
+def _time_values(ex: Exchange, ctx: CheckContext) -> list[tuple[dict[str, Any], str, Any]]:
+    return field_values(ex, ctx, "time") or []
 
 
 def time_format(ex: Exchange, ctx: CheckContext) -> list[Finding] | None:
@@ -108,19 +101,14 @@ def org_zone_offset(ex: Exchange, ctx: CheckContext) -> list[Finding] | None:
 
 
 def date_format(ex: Exchange, ctx: CheckContext) -> list[Finding] | None:
-    env = ex.envelope
-    if env is None or env.get("success") is not True:
+    values = field_values(ex, ctx, "date")
+    if not values:
         return None
-    kinds = ctx.kinds(ex.resource)
-    findings: list[Finding] | None = None
-    for obj in objects_in(env.get("data")):
-        for name, value in obj.items():
-            if not kinds.is_date(name):
-                continue
-            findings = findings if findings is not None else []
-            if value is not None and parse_date(value) is None:
-                findings.append(Finding.of("TIME-4", f"{name} is {value!r}, not a real YYYY-MM-DD date", ex))
-    return findings
+    return [
+        Finding.of("TIME-4", f"{name} is {value!r}, not a real YYYY-MM-DD date", ex)
+        for _obj, name, value in values
+        if value is not None and parse_date(value) is None
+    ]
 
 
 def observations(ex: Exchange, ctx: CheckContext) -> set[tuple[int, int]]:
