@@ -11,6 +11,8 @@ import base64
 import binascii
 import re
 from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 from urllib.parse import quote
 
@@ -22,6 +24,8 @@ _MIN_SECRET = 6  # shorter fragments would mangle ordinary text
 # and a secret cut short by truncation is most of it.
 _WINDOW = 16
 _TOKEN = re.compile(rf"[A-Za-z0-9+/=_:.~%\\-]{{{_WINDOW},}}")
+_MEMO_TOKEN = 256  # tokens up to this long have their verdict kept ...
+_MEMO_SIZE = 65536  # ... this many at most (then forgotten all at once)
 
 
 def _forms(key: str) -> set[str]:
@@ -39,19 +43,33 @@ def _forms(key: str) -> set[str]:
     return {f for f in forms if len(f) >= _MIN_SECRET} | {key}
 
 
+@dataclass(frozen=True)
+class _Compiled:
+    forms: frozenset[str]
+    pattern: re.Pattern[str] | None
+    windows: frozenset[str]
+    verdicts: dict[str, bool]  # token -> near a secret; the same ids and times recur in every response
+
+
+@lru_cache(maxsize=8)
+def _compile(secrets: frozenset[str]) -> _Compiled:
+    """What redacting these secrets needs, worked out once per process (a run makes many Redactors)."""
+    forms: set[str] = set()
+    for secret in secrets:
+        forms |= _forms(secret)
+    pattern = re.compile("|".join(re.escape(f) for f in sorted(forms, key=len, reverse=True))) if forms else None
+    encoded = {e for f in forms for e in (f, quote(f, safe=""), f.replace("/", "\\/"))}
+    windows = frozenset(e[i : i + _WINDOW] for e in encoded for i in range(len(e) - _WINDOW + 1))
+    return _Compiled(frozenset(forms), pattern, windows, {})
+
+
 class Redactor:
     def __init__(self, secrets: Iterable[str | None] = ()) -> None:
-        self._forms: set[str] = set()
-        for secret in secrets:
-            if secret:
-                self._forms |= _forms(secret)
-        self._pattern = (
-            re.compile("|".join(re.escape(f) for f in sorted(self._forms, key=len, reverse=True)))
-            if self._forms
-            else None
-        )
-        encoded = {e for f in self._forms for e in (f, quote(f, safe=""), f.replace("/", "\\/"))}
-        self._windows = {e[i : i + _WINDOW] for e in encoded for i in range(len(e) - _WINDOW + 1)}
+        compiled = _compile(frozenset(s for s in secrets if s))
+        self._forms = compiled.forms
+        self._pattern = compiled.pattern
+        self._windows = compiled.windows
+        self._verdicts = compiled.verdicts
 
     @property
     def active(self) -> bool:
@@ -61,14 +79,32 @@ class Redactor:
         if not self._pattern:
             return value
         value = self._pattern.sub(MASK, value)
-        return _TOKEN.sub(self._near, value) if self._windows else value
+        if not self._windows:
+            return value
+        verdicts = self._verdicts
+        for token in _TOKEN.findall(value):
+            near = verdicts.get(token)
+            if near is None:
+                near = self._is_near(token)
+            if near:
+                return _TOKEN.sub(self._near, value)
+        return value  # no token near a secret: nothing to replace
+
+    def _is_near(self, token: str) -> bool:
+        windows = self._windows
+        near = any(token[i : i + _WINDOW] in windows for i in range(len(token) - _WINDOW + 1))
+        if len(token) <= _MEMO_TOKEN:
+            if len(self._verdicts) >= _MEMO_SIZE:
+                self._verdicts.clear()
+            self._verdicts[token] = near
+        return near
 
     def _near(self, match: re.Match[str]) -> str:
         token = match.group()
-        windows = self._windows
-        if any(token[i : i + _WINDOW] in windows for i in range(len(token) - _WINDOW + 1)):
-            return MASK_ALTERED
-        return token
+        near = self._verdicts.get(token)
+        if near is None:
+            near = self._is_near(token)
+        return MASK_ALTERED if near else token
 
     def bytes(self, value: bytes) -> bytes:
         if not self._pattern:
