@@ -186,17 +186,43 @@ def test_delete_removes_and_is_idempotent(target, resource):
     )
 
 
-@pytest.mark.IDEM_7
-@pytest.mark.IDEM_3
-def test_identical_write_keeps_updated_at(target):
-    """One pause for all resources: updated_at has one-second resolution."""
+# updated_at has one-second resolution: an identical rewrite is judged at least this long after the create.
+STAMP_RESOLUTION = 1.1
+_STAMPED = "test_identical_write_keeps_updated_at"
+
+
+def _stamped_objects(target) -> list:
+    """One object per resource, with when it was created, for the identical-rewrite test."""
     objs = []
     for resource in target.model.resources:
         version = target.version_for(resource)
         body = minimal_body(resource, version)
         objs.append((resource, version, body, target.create(resource, body, version=version)))
-    time.sleep(1.1)
-    for resource, version, body, obj in objs:
+    return [(*o, time.monotonic()) for o in objs]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _early_stamped_objects(request):
+    """When the identical-rewrite test is in the run, its objects are created as this module starts, so the
+    second it must wait between create and rewrite passes while the other IDEM tests run (it then waits only
+    for what is left of it). Anything going wrong here leaves the test to create its own objects."""
+    if not any(getattr(item, "originalname", None) == _STAMPED for item in request.session.items):
+        return None
+    try:
+        return _stamped_objects(request.getfixturevalue("target"))
+    except Exception:  # the test itself makes (and reports on) its objects then
+        return None
+
+
+@pytest.mark.IDEM_7
+@pytest.mark.IDEM_3
+def test_identical_write_keeps_updated_at(target, _early_stamped_objects):
+    """One pause for all resources: updated_at has one-second resolution."""
+    objs = _early_stamped_objects or _stamped_objects(target)
+    wait = STAMP_RESOLUTION - (time.monotonic() - max(created_at for *_, created_at in objs)) if objs else 0
+    if wait > 0:
+        time.sleep(wait)
+    for resource, version, body, obj, _created_at in objs:
         before = obj.created.data or {}
         same = target.write(resource, obj.path, body, version=version)
         after = assert_ok(same, "IDEM-7", "identical rewrite")
