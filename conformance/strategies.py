@@ -257,13 +257,25 @@ _NONE = object()
 
 @cache
 def _body_with_items(resource: Resource, version: int, name: str) -> dict[str, Any] | None:
-    """A valid body whose array field ``name`` is non-empty, or None when none is found."""
+    """A valid body whose array field ``name`` is non-empty, or None when none is found.
+
+    First from a schema that itself asks for the field with an item (other fields may have to follow, e.g.
+    through ``if``/``then``), so the search starts where the answer is; then by chance, as a fallback."""
+
+    def non_empty(b: dict[str, Any]) -> bool:
+        return isinstance(b.get(name), list) and len(b[name]) > 0
+
+    search = settings(database=None, max_examples=300, suppress_health_check=list(HealthCheck))
+    schema = _tame(_write_schema(resource, version), resource.fields)
+    if isinstance(schema.get("properties", {}).get(name), dict):
+        schema["properties"][name] = {**schema["properties"][name], "minItems": 1}
+        schema["required"] = sorted(set(schema.get("required", [])) | {name})
+        try:
+            return find(from_schema(schema), non_empty, settings=search)
+        except Exception:  # nothing found, or a schema the engine cannot satisfy: search by chance
+            pass
     try:
-        return find(
-            valid_bodies(resource, version),
-            lambda b: isinstance(b.get(name), list) and len(b[name]) > 0,
-            settings=settings(database=None, max_examples=300, suppress_health_check=list(HealthCheck)),
-        )
+        return find(valid_bodies(resource, version), non_empty, settings=search)
     except NoSuchExample:
         return None
 
