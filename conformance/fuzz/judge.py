@@ -86,6 +86,9 @@ _NOT_JSON = object()
 def _judge_value(f: Field, value: Any) -> Expectation | None:
     allowed = _types(f.schema) | ({"null"} if f.nullable else set())
     if allowed and not any(_JSON_TYPES[t](value) for t in allowed if t in _JSON_TYPES):
+        if "integer" in allowed and isinstance(value, float) and value.is_integer():
+            # JSON has one number type: 1.0 is an integer to JSON Schema, a wrong type to a strict server.
+            return Expectation("STATUS-3", f"{f.name}={value!r}, a whole number written with a fraction")
         return _refuse("STATUS-3", f"{f.name} has the wrong JSON type ({type(value).__name__})")
     if value is None:
         return None
