@@ -128,10 +128,10 @@ def _zones() -> tuple[ZoneInfo, ...]:
 
 def candidate_zones(observed: Iterable[tuple[int, int]]) -> list[str]:
     """IANA zones whose UTC offset matches every observed (instant, offset) pair."""
-    pairs = sorted(set(observed))
+    pairs = [(datetime.fromtimestamp(t, UTC), off) for t, off in sorted(set(observed))]
     fits = []
     for zone in _zones():
-        if all(datetime.fromtimestamp(t, UTC).astimezone(zone).utcoffset().total_seconds() == off for t, off in pairs):
+        if all(instant.astimezone(zone).utcoffset().total_seconds() == off for instant, off in pairs):
             fits.append(zone.key)
     return fits
 
