@@ -44,6 +44,7 @@ import os
 import pickle
 import platform
 import re
+import resource
 import shlex
 import statistics
 import subprocess
@@ -74,6 +75,8 @@ class Timed:
     stdout: str = ""
     stderr: str = ""
     load: float = 0.0  # the 1-minute load average when the run ended
+    cpu: float = 0.0  # user + system CPU seconds of the subprocess and its children (xdist workers)
+    own_cpu: float = 0.0  # CPU seconds of this process meanwhile: the in-process reference server
 
 
 @dataclass
@@ -216,9 +219,17 @@ def _reference_description() -> Path:
 
 
 def _timed(cmd: list[str], env: dict[str, str], cwd: Path) -> Timed:
+    before, own = _cpu(resource.RUSAGE_CHILDREN), _cpu(resource.RUSAGE_SELF)
     started = time.perf_counter()
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=cwd)
-    return Timed(time.perf_counter() - started, proc.returncode, proc.stdout, proc.stderr, os.getloadavg()[0])
+    seconds = time.perf_counter() - started
+    cpu, own = _cpu(resource.RUSAGE_CHILDREN) - before, _cpu(resource.RUSAGE_SELF) - own
+    return Timed(seconds, proc.returncode, proc.stdout, proc.stderr, os.getloadavg()[0], cpu, own)
+
+
+def _cpu(who: int) -> float:
+    usage = resource.getrusage(who)
+    return usage.ru_utime + usage.ru_stime
 
 
 def _record(report_dir: Path) -> dict[str, Any]:
@@ -433,8 +444,8 @@ class Results:
     scale_profile: str = SCALE_PROFILE
     scale_args: tuple[str, ...] = ()
 
-    def tables(self) -> list[tuple[str, list[str], list[list[str]], list[str]]]:
-        """(title, header, rows, notes) of every part that ran."""
+    def tables(self) -> list[tuple[str, str, list[str], list[list[str]], list[str]]]:
+        """(part, title, header, rows, notes) of every part that ran."""
         out = []
         if self.profiles:
             rows = [
@@ -444,14 +455,15 @@ class Results:
                     str(r.tests or "?"),
                     str(r.requests),
                     f"{r.requests / r.timed.seconds:.0f}",
+                    f"{r.timed.cpu:.1f} s",
                     f"{r.timed.load:.1f}",
                     r.outcome(),
                 ]
                 for name, r in self.profiles.items()
             ]
-            header = ["profile", "suite wall", "tests", "requests", "req/s", "load", "result"]
+            header = ["profile", "suite wall", "tests", "requests", "req/s", "suite CPU", "load", "result"]
             notes = [f"The `{self.profile}` row is part (b)'s suite run."] if self.overhead else []
-            out.append(("(a) Profiles against the reference server", header, rows, notes))
+            out.append(("profiles", "(a) Profiles against the reference server", header, rows, notes))
         if self.overhead:
             rows = [
                 [
@@ -467,7 +479,15 @@ class Results:
             ]
             header = ["run", "suite wall", "bare replay", "suite / replay", "requests", "identical, same status"]
             header.append("fixed (TLS-1 run)")
-            out.append(("(b) Overhead: the suite / a bare `requests` loop replaying its requests", header, rows, []))
+            out.append(
+                (
+                    "overhead",
+                    "(b) Overhead: the suite / a bare `requests` loop replaying its requests",
+                    header,
+                    rows,
+                    [],
+                )
+            )
         if self.xdist:
             base = self.xdist.get("-n 1")
             rows = []
@@ -480,17 +500,26 @@ class Results:
                         str(r.requests),
                         f"{r.requests / r.timed.seconds:.0f}",
                         speed,
+                        f"{r.timed.cpu:.1f} s",
+                        f"{r.timed.own_cpu:.1f} s",
                         f"{r.timed.load:.1f}",
                         r.outcome(),
                     ]
                 )
-            header = ["workers", "suite wall", "requests", "req/s", "speed-up vs -n 1", "load", "result"]
-            out.append((f"(c) pytest-xdist, profile `{self.profile}`", header, rows, []))
+            header = ["workers", "suite wall", "requests", "req/s", "speed-up vs -n 1", "suite CPU", "server CPU"]
+            header += ["load", "result"]
+            notes = [
+                "Suite CPU: user + system seconds of the `conformance run` process and its xdist workers. "
+                "Server CPU: the benchmark's own process meanwhile, i.e. the in-process reference server "
+                "(one thread, one GIL)."
+            ]
+            out.append(("xdist", f"(c) pytest-xdist, profile `{self.profile}`", header, rows, notes))
         if self.scale:
             first = self.scale[0]
             rows = []
-            for p in self.scale:
+            for i, p in enumerate(self.scale):
                 net, net0 = p.net_per_op(first.startup), first.net_per_op(first.startup)
+                before = self.scale[i - 1].net_per_op(first.startup) if i else net
                 rep = p.replay
                 rows.append(
                     [
@@ -505,6 +534,7 @@ class Results:
                         f"{p.per_op / first.per_op:.2f}×",
                         f"{net:.3f}",
                         f"**{net / net0:.2f}×**",
+                        f"{net / before:.2f}×",
                         f"{1000 * p.run.timed.seconds / p.run.requests:.1f} ms",
                         f"{1000 * rep.seconds / p.run.requests:.2f} ms" if rep else "—",
                         p.run.cleanup(),
@@ -513,7 +543,15 @@ class Results:
                     ]
                 )
             header = ["resources", "operations", "tests", "requests", "req/op", "start-up", "suite wall", "s/op"]
-            header += ["× smallest", "net s/op", "net ×", "suite per request", "bare replay per request", "cleanup"]
+            header += [
+                "× smallest",
+                "net s/op",
+                "net ×",
+                "net × previous size",
+                "suite per request",
+                "bare replay per request",
+                "cleanup",
+            ]
             header += ["load", "result"]
             narrowing = " ".join(["--profile", self.scale_profile, *self.scale_args])
             notes = [
@@ -526,11 +564,13 @@ class Results:
                 "(server + HTTP cost; its growth is the server's, not the suite's).",
                 "Cleanup: objects the suite deleted at the end / objects it created (it stops after 60 s).",
             ]
-            out.append(("(d) Scale: synthetic descriptions served by the reference server", header, rows, notes))
+            out.append(
+                ("scale", "(d) Scale: synthetic descriptions served by the reference server", header, rows, notes)
+            )
         return out
 
     def print_tables(self) -> None:
-        for title, header, rows, notes in self.tables():
+        for _, title, header, rows, notes in self.tables():
             print(f"\n== {title} ==")
             for line in _text(header, _plain(rows)):
                 print(line)
@@ -538,11 +578,14 @@ class Results:
                 print(f"  {note}")
 
 
-def machine() -> str:
-    return (
-        f"{os.cpu_count()} CPUs (nproc {len(os.sched_getaffinity(0))}), Python {platform.python_version()}, "
-        f"{platform.platform()}, load average " + " ".join(f"{x:.2f}" for x in os.getloadavg())
-    )
+def machine(load: bool = True) -> str:
+    text = f"{os.cpu_count()} CPUs (nproc {len(os.sched_getaffinity(0))}), Python {platform.python_version()}, "
+    text += platform.platform()
+    return text + (", load average " + _load() if load else "")
+
+
+def _load() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
 def _git() -> str:
@@ -555,30 +598,40 @@ def _git() -> str:
     return head.stdout.strip() + (f" plus uncommitted changes to {changed} tracked files" if changed else "")
 
 
-def write_results(path: Path, results: Results, command: str, started: str, load_before: str, seconds: float) -> None:
-    """Replace the marked block of ``path`` with this invocation's machine, command and tables."""
-    lines = [
-        BEGIN,
-        f"Measured {started} in {seconds / 60:.0f} min by `{command}` (tree: {_git()}).",
-        "",
-        f"Machine: {machine().replace(', load average', '; load average at the end')} "
-        f"(at the start: {load_before}). The machine is shared: other agents' test runs were "
-        "using it at the same time, so single figures are noisy (±15 % or more); the `load` "
-        "column is the 1-minute load average when each run ended.",
-    ]
-    for title, header, rows, notes in results.tables():
-        lines += ["", f"### {title}", "", *_md(header, rows)]
-        if notes:
-            lines += ["", *(f"- {n}" for n in notes)]
-    lines.append(END)
-    text = path.read_text() if path.exists() else f"# Benchmark results\n\n{BEGIN}\n{END}\n"
+def write_results(
+    path: Path, results: Results, command: str, started: str, tree: str, load_before: str, seconds: float
+) -> None:
+    """Rewrite the marked block of ``path``: this invocation's parts replace theirs, the others stay as they were."""
+    text = path.read_text() if path.exists() else "# Benchmark results\n"
+    old: dict[str, str] = {}
     if BEGIN in text and END in text:
         head, rest = text.split(BEGIN, 1)
-        text = head + "\n".join(lines) + rest.split(END, 1)[1]
+        block, tail = rest.split(END, 1)
+        for part in PARTS:
+            found = re.search(rf"<!-- bench:{part} -->\n.*?<!-- /bench:{part} -->", block, re.S)
+            if found:
+                old[part] = found.group(0)
     else:
-        text = text.rstrip("\n") + "\n\n" + "\n".join(lines) + "\n"
-    path.write_text(text)
-    print(f"\nwrote the tables to {path}")
+        head, tail = text.rstrip("\n") + "\n\n", "\n"
+    when = (
+        f"Measured {started} by `{command}` (the whole invocation: {seconds / 60:.1f} min; tree at its start: {tree}; "
+        f"load average {load_before} at its start, {_load()} at its end)."
+    )
+    new = {}
+    for part, title, header, rows, notes in results.tables():
+        lines = [f"<!-- bench:{part} -->", f"### {title}", "", when, "", *_md(header, rows)]
+        if notes:
+            lines += ["", *(f"- {n}" for n in notes)]
+        new[part] = "\n".join([*lines, f"<!-- /bench:{part} -->"])
+    intro = (
+        f"Machine: {machine(load=False)}. It is shared: other agents' test runs were using it at the "
+        "same time, so single figures are noisy (±15 % or more); each table's `load` column is the "
+        "1-minute load average when that run ended. Figures are compared only within one invocation "
+        "(each table says which)."
+    )
+    sections = [new.get(part) or old.get(part) for part in PARTS]
+    path.write_text(head + "\n\n".join([BEGIN, intro, *filter(None, sections)]) + "\n" + END + tail)
+    print(f"\nwrote {', '.join(new) or 'nothing'} to {path}")
 
 
 # -- profiling aids ----------------------------------------------------------------------------------
@@ -694,7 +747,7 @@ def main(argv: list[str] | None = None) -> int:
     sys.path.insert(0, str(ROOT))  # `python benchmarks/run.py` from a checkout, installed or not
     command = " ".join(["python benchmarks/run.py", *map(shlex.quote, sys.argv[1:] if argv is None else argv)])
     started_at, started = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"), time.perf_counter()
-    load_before = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    load_before, tree = _load(), _git()
     print(f"machine: {machine()}", flush=True)
     profiles = args.profiles or (PROFILES[:2] if args.quick else PROFILES)
     sizes = args.scale_sizes or (SCALE_SIZES[:2] if args.quick else SCALE_SIZES)
@@ -757,7 +810,8 @@ def main(argv: list[str] | None = None) -> int:
             out = str(Path(args.scale_cprofile).resolve())
             run_cprofile(args.scale_profile, work, out, description, scale_args)
     if args.results:
-        write_results(Path(args.results), results, command, started_at, load_before, time.perf_counter() - started)
+        seconds = time.perf_counter() - started
+        write_results(Path(args.results), results, command, started_at, tree, load_before, seconds)
     return 0
 
 
