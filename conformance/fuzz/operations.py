@@ -67,8 +67,9 @@ def schemathesis_operation(schema: Any, op: FuzzOperation) -> Any:
 # What a fuzz test sends of a generated case: the query of a collection read, the body of a write.
 # Everything else (path parameters: the suite's own ids; headers: the suite's version and key) is
 # given to schemathesis as fixed placeholders, so it neither generates nor mutates what is never sent,
-# and a negative case is negative where it is sent.
-_PLACEHOLDER = "cft"
+# and a negative case is negative where it is sent. A falsifying example's case shows the placeholder;
+# the finding's evidence shows what was sent.
+_PLACEHOLDER = "(set by the suite)"
 
 
 def fuzzed_location(op: FuzzOperation) -> str | None:
