@@ -437,7 +437,8 @@ def test_no_switch_breaks_an_ordinary_write_and_read(server: ServerHandle) -> No
     api, original = Api(server), server.app.behaviour
     try:
         for switch in [*FAULTS.values(), *VARIANTS.values()]:
-            if switch.tls or switch.name == "auth-reject-valid":  # that one refuses every valid key
+            # auth-reject-valid refuses every valid key; flaky-first-delete-500 fails one DELETE by design
+            if switch.tls or switch.name in ("auth-reject-valid", "flaky-first-delete-500"):
                 continue
             server.app.behaviour = build_behaviour([switch])
             list_id = new_id()

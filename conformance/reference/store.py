@@ -42,6 +42,9 @@ class Store:
         self._lock = threading.RLock()
         self._objects: dict[int, dict[Key, Record]] = {}
         self._deleted: dict[int, set[Key]] = {}  # tombstones: keys that existed once
+        # parent key -> its children's keys in creation order: listing and deleting a subtree cost
+        # what is under it, not what the organization holds (the suite creates thousands of objects)
+        self._under: dict[int, dict[Key, dict[Key, None]]] = {}
 
     def get(self, org: int, key: Key) -> Record | None:
         with self._lock:
@@ -51,11 +54,9 @@ class Store:
     def children(self, org: int, parent: Key, name: str) -> list[Record]:
         """The objects of resource ``name`` directly under ``parent``, oldest first."""
         with self._lock:
-            return [
-                copy.deepcopy(rec)
-                for key, rec in self._objects.get(org, {}).items()
-                if key[:-1] == parent and key[-1][0] == name
-            ]
+            objects = self._objects.get(org, {})
+            below = self._under.get(org, {}).get(parent, {})
+            return [copy.deepcopy(objects[key]) for key in below if key[-1][0] == name]
 
     def write(self, org: int, key: Key, build: Callable[[Record | None], Record]) -> tuple[Record | None, Record]:
         """Store ``build(old)`` at ``key``; returns (old, new).
@@ -69,6 +70,8 @@ class Store:
                 raise ParentMissing(key[:-1])
             old = copy.deepcopy(objects.get(key))
             new = build(copy.deepcopy(old))
+            if key not in objects:
+                self._under.setdefault(org, {}).setdefault(key[:-1], {})[key] = None
             objects[key] = copy.deepcopy(new)
             return old, new
 
@@ -76,11 +79,17 @@ class Store:
         """Remove the object and everything under it; True if the object existed."""
         with self._lock:
             objects = self._objects.get(org, {})
-            doomed = [k for k in objects if k[: len(key)] == key]
+            if key not in objects:
+                return False
+            under = self._under.setdefault(org, {})
+            under.get(key[:-1], {}).pop(key, None)
+            doomed = [key]
+            for k in doomed:  # grows as it goes: the whole subtree
+                doomed.extend(under.pop(k, {}))
             for k in doomed:
                 del objects[k]
                 self._deleted.setdefault(org, set()).add(k)
-            return key in doomed
+            return True
 
     def existed(self, org: int, key: Key) -> bool:
         """Whether the object exists or was deleted (tombstone)."""
