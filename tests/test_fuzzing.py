@@ -130,3 +130,54 @@ def test_judge_leaves_open_what_the_spec_leaves_open(model):
     assert judge_limit(coll, {coll.limit_param: coll.limit_max + 1}).codes == ("requested_too_many",)
     assert "validation_failed" in judge_limit(coll, {coll.limit_param: 10**18}).codes  # beyond int32: either
     assert set(judge_limit(coll, {coll.limit_param: "abc"}).codes) == {"validation_failed", "invalid_request"}
+
+
+def _drawn(strategy, n: int = 5) -> list:
+    from hypothesis import HealthCheck, Phase, given, settings
+
+    cases = []
+
+    @settings(max_examples=n, database=None, phases=[Phase.generate], suppress_health_check=list(HealthCheck))
+    @given(case=strategy)
+    def draw(case):
+        cases.append(case)
+
+    draw()
+    return cases
+
+
+def test_schemathesis_draws_only_what_is_sent(model):
+    """Fuzzing draws the body of a write and the query of a collection read, nothing else (path parameters
+    and headers are the suite's): from a copy of the operation without the rest, or with fixed placeholders
+    where schemathesis cannot make that copy."""
+    from schemathesis import GenerationMode
+
+    from conformance.fuzz.operations import (
+        _PLACEHOLDER,
+        fuzzed_location,
+        load_schema,
+        operations,
+        placeholders,
+        schemathesis_operation,
+        without_unsent,
+    )
+
+    schema = load_schema(model.source)
+    fuzzed = [op for op in operations(model) if fuzzed_location(op) is not None]
+    assert fuzzed
+    for op in fuzzed:
+        sent = fuzzed_location(op)
+        operation = schemathesis_operation(schema, op)
+        bare = without_unsent(operation, sent)
+        assert bare is not None, "this schemathesis can copy an operation: the cheap path is the one in use"
+        unsent = [key for key in ("path_parameters", "headers", "cookies", "query") if key != sent]
+        for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
+            for strategy in (
+                bare.as_strategy(generation_mode=mode),
+                operation.as_strategy(generation_mode=mode, **placeholders(operation, sent)),
+            ):
+                cases = _drawn(strategy)
+                assert cases, (op.label, mode)
+                for case in cases:
+                    for key in unsent:
+                        assert set(dict(getattr(case, key) or {}).values()) <= {_PLACEHOLDER}, (op.label, key)
