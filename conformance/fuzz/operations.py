@@ -55,13 +55,27 @@ def operations(model: TargetModel) -> list[FuzzOperation]:
 
 def schemathesis_operation(schema: Any, op: FuzzOperation) -> Any:
     """The schemathesis APIOperation for ``op``."""
-    for result in schema.get_all_operations():
-        if type(result).__name__ == "Err":
-            continue
-        found = result.ok()
-        if found.method.upper() == op.method and found.path == op.path:
-            return found
-    raise FuzzUnavailable(f"schemathesis could not read {op.label} (check its $refs and schemas)")
+    found = _operation_index(schema).get((op.method, op.path))
+    if found is None:
+        raise FuzzUnavailable(f"schemathesis could not read {op.label} (check its $refs and schemas)")
+    return found
+
+
+_INDEXES: dict[int, tuple[Any, dict[tuple[str, str], Any]]] = {}  # id(schema) -> (schema, its index)
+
+
+def _operation_index(schema: Any) -> dict[tuple[str, str], Any]:
+    """``(METHOD, path)`` -> operation, built once per loaded schema (a walk per lookup is quadratic in all)."""
+    held = _INDEXES.get(id(schema))
+    if held is None or held[0] is not schema:
+        index: dict[tuple[str, str], Any] = {}
+        for result in schema.get_all_operations():
+            if type(result).__name__ == "Err":
+                continue
+            found = result.ok()
+            index.setdefault((found.method.upper(), found.path), found)  # the first, as a walk would find
+        held = _INDEXES[id(schema)] = (schema, index)
+    return held[1]
 
 
 # What a fuzz test sends of a generated case: the query of a collection read, the body of a write.
