@@ -4,9 +4,9 @@ response, by the check layer.
 
 Schemathesis generates what is sent: the query of a collection read, the body of a write.
 Path parameters are the run's own ids (an existing object of the suite's, or a fresh id
-under the suite's parents), so they, the headers and the rest are fixed for schemathesis
-(conformance.fuzz.operations.case_strategy): it spends nothing on values never sent, and a
-negative case is negative where it is sent. A read or delete of one item has nothing
+under the suite's parents), so they, the headers and the rest are kept out of schemathesis'
+hands (conformance.fuzz.operations.case_strategy): it spends nothing on values never sent,
+and a negative case is negative where it is sent. A read or delete of one item has nothing
 generated in it, so hypothesis runs it once per distinct input (existing or fresh id).
 The fuzzer never addresses an object the suite did not create. The examples per operation
 come from the profile; the seed and the example database are the run's, so a failure replays.
