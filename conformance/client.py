@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import contextlib
 import json as jsonlib
-import os
 import shlex
 import socket
 import threading
@@ -24,22 +23,8 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
-import urllib3
-from requests.cookies import RequestsCookieJar, extract_cookies_to_jar, get_cookie_header
-from requests.exceptions import InvalidHeader
-from requests.models import PreparedRequest
-from requests.structures import CaseInsensitiveDict
-from requests.utils import DEFAULT_CA_BUNDLE_PATH, check_header_validity, default_headers, extract_zipped_paths
+import requests
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
-from urllib3.exceptions import (
-    ConnectTimeoutError,
-    MaxRetryError,
-    NewConnectionError,
-    ReadTimeoutError,
-)
-from urllib3.exceptions import HTTPError as Urllib3Error
-from urllib3.exceptions import SSLError as Urllib3SSLError
-from urllib3.util import Retry, Timeout
 
 from conformance.exchange import Exchange
 from conformance.politeness import RETRIES, retry_after
@@ -143,66 +128,12 @@ class _WatchedHTTPSPool(_WatchedPool, HTTPSConnectionPool):
     pass
 
 
-class _Transport:
-    """HTTP/1.1 over urllib3's pools, sending what a ``requests.Session`` (``trust_env`` off, no retries,
-    no redirects) sends, byte for byte: the same default headers, URL quoting, ``Content-Length`` and
-    cookies. It skips the rest of requests' per-request machinery (environment merging, hooks, CA-path
-    checks on disk, adapters), which cost about as much client CPU as the HTTP exchange itself."""
+class _Adapter(requests.adapters.HTTPAdapter):
+    """The pooled adapter whose connections the watchdog can reach."""
 
-    def __init__(self, verify: bool | str, timeout: float) -> None:
-        self.pools = urllib3.PoolManager(num_pools=4, maxsize=8, block=False)
-        self.pools.pool_classes_by_scheme = {"http": _WatchedPool, "https": _WatchedHTTPSPool}
-        headers = default_headers()
-        headers.update({"User-Agent": "conformance-suite", "Accept": "application/json"})
-        self.headers: dict[str, tuple[str, str]] = {k.lower(): (k, v) for k, v in headers.items()}
-        self.cookies = RequestsCookieJar()  # as a session keeps them: a target's cookies go back to it
-        self.timeout = Timeout(connect=timeout, read=timeout)
-        self.retries = Retry(0, read=False)
-        if verify is False:
-            self.tls: dict[str, Any] = {"cert_reqs": "CERT_NONE"}
-        else:
-            where = extract_zipped_paths(DEFAULT_CA_BUNDLE_PATH) if verify is True else verify
-            self.tls = {"cert_reqs": "CERT_REQUIRED", "ca_cert_dir" if os.path.isdir(where) else "ca_certs": where}
-
-    def send(self, method: str, url: str, headers: Mapping[str, str], body: bytes | None) -> Any:
-        """The response (body not read) of one request; urllib3's exceptions as they come, or ``InvalidHeader``."""
-        body = body or None  # requests sends an empty body as none at all
-        prepared = PreparedRequest()
-        prepared.prepare_url(url, None)
-        merged = dict(self.headers)
-        for name, value in headers.items():
-            merged[name.lower()] = (name, value)
-        prepared.headers = CaseInsensitiveDict()
-        for name, value in merged.values():
-            check_header_validity((name, value))
-            prepared.headers[name] = value
-        if len(self.cookies):
-            cookie = get_cookie_header(self.cookies, prepared)
-            if cookie is not None:
-                prepared.headers["Cookie"] = cookie
-        if body:
-            prepared.headers["Content-Length"] = str(len(body))
-        elif body is None and method not in ("GET", "HEAD") and "Content-Length" not in prepared.headers:
-            prepared.headers["Content-Length"] = "0"
-        parts = urlsplit(prepared.url)
-        tls = self.tls if parts.scheme == "https" else {}
-        pool = self.pools.connection_from_host(parts.hostname, parts.port, parts.scheme, pool_kwargs=tls)
-        resp = pool.urlopen(
-            method=method,
-            url=prepared.path_url,
-            body=body,
-            headers=prepared.headers,
-            redirect=False,
-            assert_same_host=False,
-            preload_content=False,
-            decode_content=False,
-            retries=self.retries,
-            timeout=self.timeout,
-            chunked=not (body is None or "Content-Length" in prepared.headers),
-        )
-        if "set-cookie" in resp.headers:
-            extract_cookies_to_jar(self.cookies, prepared, resp)
-        return resp
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = {"http": _WatchedPool, "https": _WatchedHTTPSPool}
 
 
 class TargetError(Exception):
@@ -286,7 +217,12 @@ class Client:
         self.ledger = ledger
         self.pacer = pacer
         self.throttled: list[str] = []  # one entry per 429 retried; shared with with_credential() copies
-        self._transport = _Transport(verify, timeout)  # no proxies or netrc credentials from the environment
+        self.session = requests.Session()
+        self.session.trust_env = False  # no proxies or netrc credentials from the environment
+        self.session.headers.update({"User-Agent": "conformance-suite", "Accept": "application/json"})
+        adapter = _Adapter(pool_connections=4, pool_maxsize=8, max_retries=0)
+        self.session.mount("https://", adapter)
+        self.session.mount("http://", adapter)
         self._host = urlsplit(self.base_url).netloc
 
     def with_credential(self, credential: Credential | None) -> Client:
@@ -384,21 +320,31 @@ class Client:
         deadline = watch.deadline
         late = f"{method} {self._safe(url)}: no complete response after {self.timeout * 3:g} s"
         try:
-            resp = self._transport.send(method, url, headers, body)
-        except (Urllib3Error, InvalidHeader, OSError, ValueError) as exc:
-            kind = _failure(exc)
-            if watch.expired and kind != "timeout":
+            resp = self.session.request(
+                method,
+                url,
+                headers=headers,
+                data=body,
+                timeout=(self.timeout, self.timeout),
+                verify=self.verify,
+                allow_redirects=False,
+                stream=True,
+            )
+        except requests.exceptions.SSLError as exc:
+            if watch.expired:
                 raise TargetError(late) from None
-            if kind == "tls":
-                raise TargetError(f"TLS handshake with {self._host} failed: {_reason(exc)}") from None
-            if kind == "timeout":
-                raise TargetError(f"{method} {self._safe(url)} timed out after {self.timeout:g} s") from None
+            raise TargetError(f"TLS handshake with {self._host} failed: {_reason(exc)}") from None
+        except requests.exceptions.Timeout:
+            raise TargetError(f"{method} {self._safe(url)} timed out after {self.timeout:g} s") from None
+        except requests.exceptions.RequestException as exc:
+            if watch.expired:
+                raise TargetError(late) from None
             raise TargetError(f"{method} {self._safe(url)} failed: {_reason(exc)}") from None
         chunks: list[bytes] = []
         size = 0
         truncated = False
         try:
-            for chunk in resp.stream(_CHUNK, decode_content=True):
+            for chunk in resp.raw.stream(_CHUNK, decode_content=True):
                 chunks.append(chunk)
                 size += len(chunk)
                 if size > self.max_body:
@@ -406,7 +352,7 @@ class Client:
                     break
                 if time.monotonic() > deadline:
                     raise TargetError(late)
-        except (Urllib3Error, OSError, ValueError) as exc:
+        except (requests.exceptions.RequestException, OSError, ValueError) as exc:
             if watch.expired:
                 raise TargetError(late) from None
             if not chunks:
@@ -419,8 +365,7 @@ class Client:
                 raise TargetError(f"{method} {self._safe(url)}: reading the response failed: {_reason(exc)}") from None
             truncated = True
         finally:
-            resp.close()  # as requests' Response.close(): a body read to its end has given its connection back
-            resp.release_conn()
+            resp.close()
             watch.detach()  # the connection may serve another exchange now
         if watch.expired:  # the cut came as a clean end of the body: what arrived is not the response
             raise TargetError(late)
@@ -432,8 +377,8 @@ class Client:
             url=r.text(url),
             request_headers=sent,
             request_body=r.bytes(body) if body is not None else None,
-            status=resp.status,
-            response_headers={r.text(k): r.text(v) for k, v in resp.headers.itermerged()},
+            status=resp.status_code,
+            response_headers={r.text(k): r.text(v) for k, v in resp.headers.items()},
             response_body=r.bytes(raw_body),
             truncated=truncated,
             elapsed=time.monotonic() - started,
@@ -472,18 +417,6 @@ class Client:
 
 def _header(headers: Mapping[str, str], name: str) -> str | None:
     return next((v for k, v in headers.items() if k.lower() == name.lower()), None)
-
-
-def _failure(exc: BaseException) -> str:
-    """How requests would have classed a failure to get a response: ``tls``, ``timeout`` or ``other``."""
-    reason = exc.reason if isinstance(exc, MaxRetryError) else exc
-    if isinstance(reason, Urllib3SSLError):
-        return "tls"
-    if isinstance(reason, ReadTimeoutError) or (
-        isinstance(reason, ConnectTimeoutError) and not isinstance(reason, NewConnectionError)
-    ):
-        return "timeout"
-    return "other"
 
 
 def _reason(exc: BaseException) -> str:
