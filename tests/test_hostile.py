@@ -21,7 +21,6 @@ import string
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import quote
 
 import jsonschema
 import pytest
@@ -39,12 +38,12 @@ from hostile import (
     response,
     run_suite,
 )
+from leaks import leaks
 
 ROOT = Path(__file__).resolve().parent.parent
 SCHEMA = json.loads((ROOT / "schemas" / "certification.schema.json").read_text())
 BUDGET = ["--profile", "smoke", "--timeout", "2"]
 DEADLINE = 120.0  # seconds a run may take, whatever the target does
-FRAGMENT = 16
 MIB = 1024 * 1024
 MAX_RSS_MB = 600  # the suite with hypothesis and schemathesis loaded is ~80-300 MB; an uncapped body is not
 # pytest renders a test that failed with an exception group (hypothesis: "found 2 distinct failures") with
@@ -64,29 +63,8 @@ KEYS = [_key(1), _key(2)]
 ENV = {"CONFORMANCE_API_KEY": KEYS[0], "CONFORMANCE_SECOND_API_KEY": KEYS[1]}
 
 
-def _forms(key: str) -> dict[str, str]:
-    decoded = base64.b64decode(key).decode()
-    return {
-        "raw": key,
-        "base64 of the key": base64.b64encode(key.encode()).decode(),
-        "base64 of key:": base64.b64encode(f"{key}:".encode()).decode(),
-        "URL-encoded": quote(key, safe=""),
-        "JSON-escaped": key.replace("/", "\\/"),
-        "decoded": decoded,
-        "decoded secret part": decoded.split(":", 1)[1],
-    }
-
-
 def _leaks(data: bytes) -> list[str]:
-    found = []
-    for n, key in enumerate(KEYS, start=1):
-        forms = _forms(key)
-        found += [f"key {n} ({name})" for name, form in forms.items() if form.encode() in data]
-        for name in ("raw", "decoded"):
-            form = forms[name]
-            if any(form[i : i + FRAGMENT].encode() in data for i in range(len(form) - FRAGMENT + 1)):
-                found.append(f"key {n} ({FRAGMENT} consecutive characters of the {name} form)")
-    return found
+    return leaks(data, KEYS)
 
 
 # -- behaviours --------------------------------------------------------------------------------

@@ -12,16 +12,15 @@ from __future__ import annotations
 import base64
 import json
 import secrets
-from urllib.parse import quote, quote_plus, unquote_to_bytes
 
 import pytest
 import requests
+from leaks import forms_of, leaks
 
 from conformance.reference import faults
 from conformance.reference.orgs import basic_credential
 
 ZONES = ("America/Chicago", "Asia/Kolkata")
-FRAGMENT = 16  # characters: a longer run of a key is the key, give or take a few guessable bits
 
 
 def _key(number: int) -> str:
@@ -32,38 +31,6 @@ def _key(number: int) -> str:
     return key
 
 
-def _forms(key: str) -> dict[str, str]:
-    decoded = base64.b64decode(key).decode()
-    return {
-        "raw": key,
-        "base64 of the key": base64.b64encode(key.encode()).decode(),
-        "base64 of key:": base64.b64encode(f"{key}:".encode()).decode(),
-        "JSON-escaped": json.dumps(key)[1:-1].replace("/", "\\/"),
-        "JSON \\u-escaped": "".join(f"\\u{ord(c):04x}" for c in key),
-        "URL-encoded": quote(key, safe=""),
-        "URL-encoded (plus)": quote_plus(key),
-        "decoded": decoded,
-        "decoded secret part": decoded.split(":", 1)[1],
-        "decoded, URL-encoded": quote(decoded, safe=""),
-    }
-
-
-def _leaks(data: bytes, keys: list[str]) -> list[str]:
-    found = []
-    for n, key in enumerate(keys, start=1):
-        forms = _forms(key)
-        for name, form in forms.items():
-            variants = {form, form.upper(), form.lower()} if "%" in form or "\\u" in form else {form}
-            if any(v.encode() in data for v in variants):
-                found.append(f"key {n} ({name})")
-        views = (data, unquote_to_bytes(data), data.replace(b"\\/", b"/"))  # as is, URL- and JSON-unescaped
-        for name in ("raw", "decoded"):
-            form = forms[name]
-            if any(form[i : i + FRAGMENT].encode() in v for v in views for i in range(len(form) - FRAGMENT + 1)):
-                found.append(f"key {n} ({FRAGMENT} consecutive characters of the {name} form)")
-    return found
-
-
 def _scan(run, keys: list[str]) -> dict[str, list[str]]:
     """Where a key shows up: stdout, stderr, and every byte of every file the run left behind."""
     places = {"stdout": run.stdout.encode(), "stderr": run.stderr.encode()}
@@ -71,7 +38,7 @@ def _scan(run, keys: list[str]) -> dict[str, list[str]]:
     files = [p for p in run_dir.rglob("*") if p.is_file()]
     assert {"report.html", "junit.xml", "certification.json"} <= {p.name for p in files}
     places |= {str(p.relative_to(run_dir)): p.read_bytes() for p in files}
-    return {where: found for where, data in places.items() if (found := _leaks(data, keys))}
+    return {where: found for where, data in places.items() if (found := leaks(data, keys))}
 
 
 def _server(reference_server, keys: list[str], faults: tuple[str, ...] = ()):
@@ -146,8 +113,8 @@ def test_the_server_really_echoes(reference_server):
     assert resp.status_code == 404 and resp.json()["success"] is False
     assert resp.headers["X-Debug-Authorization"] == f"Basic {key}" and resp.headers["X-Debug-Key"] == key
     wire = resp.content + "".join(f"{k}: {v}\n" for k, v in resp.headers.items()).encode()
-    expected = {f"key 1 ({name})" for name in _forms(key)} - {"key 1 (base64 of the key)", "key 1 (base64 of key:)"}
-    assert set(_leaks(wire, [key])) >= expected
+    expected = {f"key 1 ({name})" for name in forms_of(key)} - {"key 1 (base64 of the key)", "key 1 (base64 of key:)"}
+    assert set(leaks(wire, [key])) >= expected
 
 
 def test_redactor_masks_a_key_with_one_character_changed():
