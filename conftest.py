@@ -16,6 +16,10 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent
 KEY_VARS = ("CONFORMANCE_API_KEY", "CONFORMANCE_SECOND_API_KEY")
+# The project's tests already run in parallel (pytest -n auto), so each suite run they start uses one process
+# unless a test asks for workers: the default (--workers auto) is tested where it matters (test_workers.py,
+# the full certified run and the interrupted runs in test_hygiene.py).
+SERIAL = {"CONFORMANCE_WORKERS": "1"}
 
 
 @dataclass
@@ -44,7 +48,7 @@ def run_conformance(
     args: list[str], *, env: dict[str, str] | None = None, report_dir: Path, timeout: float = 300
 ) -> SuiteRun:
     """``conformance run ARGS`` in a subprocess with a clean key environment."""
-    full_env = {k: v for k, v in os.environ.items() if not k.startswith("CONFORMANCE_")}
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith("CONFORMANCE_")} | SERIAL
     full_env.update(env or {})
     cmd = [sys.executable, "-m", "conformance", "run", "--report-dir", str(report_dir), *args]
     proc = subprocess.run(cmd, capture_output=True, text=True, env=full_env, timeout=timeout, cwd=report_dir.parent)

@@ -106,6 +106,7 @@ def run(argv: list[str]) -> int:
         "-o",
         f"cache_dir={Path(settings.report_dir).resolve() / '.pytest_cache'}",
     ]
+    args.workers = settings.workers  # also from the environment or a config file: the plugin turns it into -n
     for opt in OPTIONS:
         value = getattr(args, opt.dest)
         if opt.secret or value in (None, False, []):

@@ -20,6 +20,9 @@ from conformance import catalogue
 from conformance.profiles import DEFAULT_PROFILE, PROFILES, Profile
 
 MAX_CONFIRM = 10  # re-runs per failing test; beyond this a flaky target is a flaky target
+MAX_AUTO_WORKERS = 4  # beyond this, workers' start-up outweighs the ~200 tests they share, and a vendor's
+# staging server sees more concurrent clients than a politeness default should send
+MAX_WORKERS = 64
 
 
 class ConfigError(Exception):
@@ -31,7 +34,7 @@ class Option:
     flag: str
     dest: str
     help: str
-    kind: str = "str"  # str | float | int | flag | list
+    kind: str = "str"  # str | float | int | count (an int or "auto") | flag | list
     metavar: str | None = None
     secret: bool = False
     pytest_flag: str | None = None  # where pytest already has the name (pytest-timeout's --timeout)
@@ -121,6 +124,14 @@ OPTIONS: tuple[Option, ...] = (
         kind="int",
         metavar="N",
     ),
+    Option(
+        "--workers",
+        "workers",
+        f"parallel worker processes (pytest-xdist): N, or auto = the usable CPUs, at most {MAX_AUTO_WORKERS} "
+        "(default auto; 1 runs everything in one process)",
+        kind="count",
+        metavar="N|auto",
+    ),
     Option("--clause", "clause", "run only these clauses (ID, group or glob; repeatable)", kind="list", metavar="ID"),
     Option(
         "--report-dir",
@@ -170,6 +181,7 @@ class Settings:
     no_shrink: bool = False
     waivers: str | None = None
     confirm: int | None = None
+    workers: str | int = "auto"
     max_rps: float | None = None
     report_dir: str = "reports"
     timeout: float = 10.0
@@ -199,6 +211,10 @@ class Settings:
             fuzz_examples=self.fuzz_examples or base.fuzz_examples,
             confirm=base.confirm if self.confirm is None else self.confirm,
         )
+
+    @property
+    def worker_count(self) -> int:
+        return worker_count(self.workers)
 
     @property
     def zone(self) -> ZoneInfo | None:
@@ -279,8 +295,10 @@ def _file_option(file: str, key: str) -> Option:
 
 
 def _file_value(file: str, opt: Option, value: Any) -> Any:
-    expected = {"flag": bool, "list": (list, str), "int": int, "float": (int, float)}.get(opt.kind, str)
-    if not isinstance(value, expected) or (opt.kind == "int" and isinstance(value, bool)):
+    expected = {"flag": bool, "list": (list, str), "int": int, "count": (int, str), "float": (int, float)}.get(
+        opt.kind, str
+    )
+    if not isinstance(value, expected) or (opt.kind in ("int", "count") and isinstance(value, bool)):
         raise ConfigError(f"{file}: {opt.flag.lstrip('-')} has the wrong type ({type(value).__name__})")
     if opt.kind == "list":
         return [value] if isinstance(value, str) else [str(v) for v in value]
@@ -293,6 +311,23 @@ def _from_env(opt: Option, raw: str) -> Any:
     if opt.kind == "list":
         return [part for part in raw.replace(",", " ").split() if part]
     return raw
+
+
+def worker_count(workers: str | int) -> int:
+    """How many xdist workers ``--workers`` asks for (1: none, everything in one process)."""
+    if workers == "auto":
+        try:
+            usable = len(os.sched_getaffinity(0))  # a container's CPU set, not the host's
+        except AttributeError:
+            usable = os.cpu_count() or 1
+        return max(1, min(usable, MAX_AUTO_WORKERS))
+    try:
+        count = int(workers)
+    except (TypeError, ValueError):
+        raise ConfigError(f"--workers must be a number or auto, not {workers!r}") from None
+    if not 1 <= count <= MAX_WORKERS:
+        raise ConfigError(f"--workers must be between 1 and {MAX_WORKERS}, or auto")
+    return count
 
 
 def validate(s: Settings) -> None:
@@ -313,6 +348,9 @@ def validate(s: Settings) -> None:
             raise ConfigError(f"{flag} must be an integer, not {value!r}") from None
         if getattr(s, dest) < least:
             raise ConfigError(f"{flag} must be at least {least}")
+    if s.workers != "auto":
+        worker_count(s.workers)
+        s.workers = int(s.workers)
     if s.max_rps is not None:
         try:
             s.max_rps = float(s.max_rps)

@@ -23,11 +23,11 @@ from typing import Any
 
 import pytest
 
-from conformance import __version__, catalogue, certified
+from conformance import __version__, catalogue, certified, workers
 from conformance.checks import times
 from conformance.checks.context import CheckContext
 from conformance.client import Client, Ledger, TargetError
-from conformance.config import OPTIONS, ConfigError, Settings, resolve
+from conformance.config import OPTIONS, ConfigError, Settings, resolve, worker_count
 from conformance.exchange import Finding
 from conformance.expect import find_violation
 from conformance.model import DescriptionError, TargetModel, load_model
@@ -75,6 +75,30 @@ def _is_suite_run(config: pytest.Config) -> bool:
     return False
 
 
+@pytest.hookimpl(wrapper=True)
+def pytest_cmdline_main(config: pytest.Config):
+    """``--workers`` becomes pytest-xdist's ``-n`` here, before xdist reads it (a wrapper runs ahead of
+    every plain implementation). Options the user gave xdist, ``--pdb`` and collection-only runs win."""
+    _parallelize(config)
+    return (yield)
+
+
+def _parallelize(config: pytest.Config) -> None:
+    wanted = config.getoption("conformance_workers", None)
+    if wanted in (None, "") or hasattr(config, "workerinput") or not hasattr(config.option, "numprocesses"):
+        return
+    if config.option.numprocesses is not None or getattr(config.option, "tx", None):
+        return
+    if config.getoption("usepdb", False) or config.getoption("collectonly", False) or not _is_suite_run(config):
+        return
+    try:
+        count = worker_count(wanted)
+    except ConfigError:
+        return  # pytest_configure reports it, on one line
+    if count > 1:
+        config.option.numprocesses = count
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_configure(config: pytest.Config) -> None:
     for clause in catalogue.load():
@@ -114,7 +138,8 @@ def pytest_configure(config: pytest.Config) -> None:
             config.pluginmanager.register(HtmlMatrixPlugin(lambda: state.record, state.redactor), "conformance-html")
         if getattr(config.option, "hypothesis_seed", None) is None and hasattr(config.option, "hypothesis_seed"):
             config.option.hypothesis_seed = state.seed
-    _configure_hypothesis(state)
+    if state.is_worker or not getattr(config.option, "numprocesses", None):
+        _configure_hypothesis(state)  # where tests run: not in an xdist controller
 
 
 def _reference_description() -> Path:
@@ -199,6 +224,8 @@ class RunState:
         self.run_findings: list[Finding] = []
         self.observations: set[tuple[int, int]] = set()
         self.cleanups: list[dict[str, Any]] = []
+        self.workers_started: set[str] = set()  # xdist workers (gateway ids), in the controller
+        self.workers_reported: set[str] = set()  # ... whose hand-over arrived
         self.fatal: str | None = None  # set when the target cannot be tested at all
         self.record: RunRecord | None = None
         self.weakenings: list[str] = []
@@ -269,17 +296,14 @@ class RunHooks:
             "seed": state.seed,
             "fatal": state.fatal,
         }
+        state.workers_started.add(node.gateway.id)
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_testnodedown(self, node: Any, error: Any) -> None:
         output = getattr(node, "workeroutput", {}) or {}
-        self.state.throttled.extend(output.get("conformance_throttled", []))
         if "conformance_cleanup" in output:
-            self.state.cleanups.append(output["conformance_cleanup"])
-            outside = output.get("conformance_outside") or {}
-            self.state.run_findings.extend(Finding.from_dict(f) for f in outside.get("findings", []))
-            self.state.outside_errors.update(outside.get("errors", {}))
-            self.state.keyed.update(outside.get("keyed", {}))
+            self.state.workers_reported.add(node.gateway.id)
+        _take_over(self.state, output)
 
     def pytest_deselected(self, items: list[pytest.Item]) -> None:
         self.state.deselected += len(items)
@@ -499,15 +523,46 @@ def _log_report(state: RunState, report: pytest.TestReport) -> None:
 
 
 # -- the end of the run ---------------------------------------------------------------
+def _take_over(state: RunState, output: dict[str, Any]) -> None:
+    """Merge one worker's hand-over (conformance.workers) into the controller's state."""
+    state.throttled.extend(output.get("conformance_throttled", []))
+    if "conformance_cleanup" in output:
+        state.cleanups.append(output["conformance_cleanup"])
+        outside = output.get("conformance_outside") or {}
+        state.run_findings.extend(Finding.from_dict(f) for f in outside.get("findings", []))
+        state.outside_errors.update(outside.get("errors", {}))
+        state.keyed.update(outside.get("keyed", {}))
+
+
+def _await_workers(state: RunState, config: pytest.Config) -> None:
+    """The hand-overs of workers xdist did not deliver (an interrupted run): read from disk once they are down."""
+    silent = state.workers_started - state.workers_reported
+    if silent:
+        workers.stop_workers(config)
+        found, missing = workers.unreported(state.settings.report_dir, state.prefix, silent)
+        for output in found:
+            _take_over(state, output)
+        for worker in missing:
+            state.cleanups.append(
+                {"leftover": [f"objects created by worker {worker}: it ended without reporting its cleanup"]}
+            )
+    if state.workers_started:
+        workers.tidy(state.settings.report_dir, state.prefix)
+
+
 def _finish(state: RunState, session: pytest.Session) -> None:
     cleanup = state.target.cleanup() if state.target is not None else {}
     outside = state.recorder.outside.to_dict()
     throttled = state.target.client.throttled if state.target is not None else []
     if state.is_worker:
-        session.config.workeroutput["conformance_cleanup"] = cleanup
-        session.config.workeroutput["conformance_outside"] = state.redactor.obj(outside)
-        session.config.workeroutput["conformance_throttled"] = throttled[:50]
+        payload = {
+            "conformance_cleanup": cleanup,
+            "conformance_outside": state.redactor.obj(outside),
+            "conformance_throttled": throttled[:50],
+        }
+        workers.hand_over(session.config, state.settings.report_dir, state.prefix, payload)
         return
+    _await_workers(state, session.config)
     state.throttled.extend(throttled)
     if cleanup:
         state.cleanups.append(cleanup)
@@ -584,6 +639,7 @@ def _build_record(state: RunState, unreachable: str | None = None) -> RunRecord:
         "hints": _hints(state),
         "settings": s.public(),
         "pytest_args": state.redactor.obj(passthrough_args(state.config)),
+        "workers": _worker_count(state.config),
         "python": os.sys.version.split()[0],
         "platform": os.sys.platform,
     }
@@ -664,6 +720,11 @@ def _write_bundle(state: RunState) -> None:
         print(f"conformance: no bundle.zip: {exc}", file=os.sys.stderr)
         return
     print(f"conformance: submission bundle {path}")
+
+
+def _worker_count(config: pytest.Config) -> int:
+    """The xdist workers that ran the tests (1: this process alone)."""
+    return max(1, int(getattr(config.option, "numprocesses", None) or 1))
 
 
 def passthrough_args(config: pytest.Config) -> list[str]:

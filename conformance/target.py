@@ -20,7 +20,6 @@ from conformance.config import Settings
 from conformance.exchange import Exchange
 from conformance.model import Resource, TargetModel
 from conformance.profiles import Profile
-from conformance.strategies import minimal_body
 
 
 def new_run_prefix() -> str:
@@ -163,6 +162,8 @@ class Target:
         version = self.version_for(resource) if version is None else version
         path, ids = self.fresh_path(resource, version, parent_ids, via, client)
         if body is None:
+            from conformance.strategies import minimal_body  # hypothesis and schemathesis: only where tests run
+
             body = minimal_body(resource, version)
         ex = self.write(resource, path, body, method=method, version=version, via=via, client=client)
         if not 200 <= ex.status < 300:

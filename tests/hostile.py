@@ -23,6 +23,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from conftest import SERIAL
+
 HEAD_LIMIT = 64 * 1024
 BODY_LIMIT = 1024 * 1024
 
@@ -296,7 +298,7 @@ def run_suite(args: list[str], *, env: dict[str, str], run_dir: Path, deadline: 
     seconds; with its exit code, wall time, peak RSS (from wait4) and every file it left under ``run_dir``."""
     run_dir.mkdir(parents=True, exist_ok=True)
     report_dir = run_dir / "reports"
-    full_env = {k: v for k, v in os.environ.items() if not k.startswith("CONFORMANCE_")} | env
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith("CONFORMANCE_")} | SERIAL | env
     cmd = [sys.executable, "-m", "conformance", "run", "--report-dir", str(report_dir), *args]
     out, err = run_dir.parent / f"{run_dir.name}.stdout", run_dir.parent / f"{run_dir.name}.stderr"  # kept for a look
     started = time.monotonic()

@@ -34,6 +34,8 @@ def _one_line(run) -> str:
         (["--base-url", "http://127.0.0.1:9/ga/api"], KEY, "--allow-http"),
         (["--no-such-option"], {}, "unrecognized"),
         (["--timeout", "abc"], {}, "timeout"),
+        (["--workers", "0"], {}, "--workers must be between 1 and 64"),
+        (["--workers", "many"], {}, "--workers must be a number or auto"),
     ],
 )
 def test_bad_input_is_exit_2_with_one_line(tmp_path, args, env, needle):

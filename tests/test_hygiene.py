@@ -64,12 +64,13 @@ def _suite_ids(handle) -> list[str]:
 
 
 def test_full_run_touches_only_its_own_objects_and_removes_them(certify, reference_server):
-    """Also the clean reference server's full certified run (certification profile, nothing narrowed):
-    every clause passes and the record is certifiable."""
+    """Also the clean reference server's full certified run (certification profile, nothing narrowed, on two
+    xdist workers as on a 2-CPU machine by default): every clause passes and the record is certifiable."""
     handle = reference_server()
     seeded = _seed_vendor_objects(handle)
-    run = certify(args=("--profile", "certification"), server=handle)
+    run = certify(args=("--profile", "certification", "--workers", "2"), server=handle)
     assert run.code == 0, run.stdout[-3000:]
+    assert run.record["run"]["workers"] == 2
     assert run.failing() == set() and run.record["certifiable"] is True, run.record["not_certifiable_reasons"]
     assert all(v == "pass" for v in run.verdicts().values()), run.verdicts()
     prefix = run.record["cleanup"]["prefix"]
@@ -109,9 +110,12 @@ def _item_patterns(description: str, base_path: str) -> list[re.Pattern[str]]:
     ]
 
 
+@pytest.mark.parametrize("workers", ["1", "2"], ids=["one-process", "two-workers"])
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "ci-cancel"])
-def test_ctrl_c_still_cleans_up_and_reports(tmp_path, reference_server, signum):
-    """Also when the parent left SIGINT ignored (xdist workers do): the CLI re-arms it."""
+def test_ctrl_c_still_cleans_up_and_reports(tmp_path, reference_server, signum, workers):
+    """Also when the parent left SIGINT ignored (xdist workers do): the CLI re-arms it. With workers, Ctrl-C
+    reaches them all (one process group) while a cancelled CI job signals only the run: either way each
+    worker deletes what it created and its account reaches the report, though xdist never delivers it."""
     handle = reference_server()
     seeded = _seed_vendor_objects(handle)
     report_dir = tmp_path / "reports"
@@ -130,15 +134,21 @@ def test_ctrl_c_still_cleans_up_and_reports(tmp_path, reference_server, signum):
         "certification",
         "--report-dir",
         str(report_dir),
+        "--workers",
+        workers,
     ]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=tmp_path)
+    kw = {"start_new_session": True} if signum == signal.SIGINT else {}  # Ctrl-C: the terminal signals the group
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=tmp_path, **kw)
     try:
         deadline = time.monotonic() + 120
         while len(_suite_ids(handle)) < 10:
             assert proc.poll() is None, proc.communicate()
             assert time.monotonic() < deadline, "the run never created objects"
             time.sleep(0.05)
-        proc.send_signal(signum)
+        if signum == signal.SIGINT:
+            os.killpg(proc.pid, signum)
+        else:
+            proc.send_signal(signum)
         out, err = proc.communicate(timeout=120)
     finally:
         if proc.poll() is None:
@@ -149,5 +159,8 @@ def test_ctrl_c_still_cleans_up_and_reports(tmp_path, reference_server, signum):
     assert record["certifiable"] is False
     assert any("interrupted" in r for r in record["not_certifiable_reasons"])
     assert record["cleanup"]["attempted"] > 0 and record["cleanup"]["leftover"] == []
+    assert record["cleanup"]["deleted"] == record["cleanup"]["attempted"]
+    assert record["run"]["workers"] == int(workers)
     assert _suite_ids(handle) == [], _suite_ids(handle)[:5]
+    assert not (report_dir / ".conformance-workers").exists()
     _untouched(handle, seeded)
