@@ -133,6 +133,13 @@ class Measurement:
     one_clause: float | None = None  # a --clause TLS-1 run
     one_clause_cached: float | None = None  # the same with a warm bytecode cache (if the environment has none)
     durations: list[str] = field(default_factory=list)
+    workers_asked: str = "auto"  # the --workers value
+    number: int = 1  # which repetition
+
+    @property
+    def workers(self) -> int | str:
+        """The workers the run reported using (its certification.json)."""
+        return (self.run.record.get("run") or {}).get("workers") or "?"
 
     @property
     def suite(self) -> Timed:
@@ -247,9 +254,11 @@ def _durations(stdout: str) -> list[str]:
     return []
 
 
-def one_clause(handle, profile: str, work: Path, name: str = "tls1", env: dict[str, str] | None = None) -> float:
+def one_clause(
+    handle, profile: str, work: Path, name: str = "tls1", env: dict[str, str] | None = None, workers: str = "auto"
+) -> float:
     """The wall time of a ``--clause TLS-1`` run: the fixed cost of any run against this target."""
-    cmd = _suite_cmd(handle, profile, work / name, "--clause", "TLS-1")
+    cmd = _suite_cmd(handle, profile, work / name, "--clause", "TLS-1", "--workers", workers)
     return _timed(cmd, env or _suite_env(handle), work).seconds
 
 
@@ -314,8 +323,8 @@ def replay(run: SuiteRun, work: Path, description: str | None = None) -> Replay:
 
 
 # -- the parts --------------------------------------------------------------------------------------
-def measure(profile: str, split: bool, work: Path) -> Measurement:
-    """The overhead part: the suite, then the bare replay of its traffic."""
+def measure(profile: str, split: bool, work: Path, workers: str = "auto") -> Measurement:
+    """The overhead part: the suite (with ``--workers``), then the bare replay of its traffic."""
     from conformance.reference.server import start_server
 
     work.mkdir(parents=True, exist_ok=True)
@@ -323,16 +332,17 @@ def measure(profile: str, split: bool, work: Path) -> Measurement:
     with start_server() as handle:
         env = _suite_env(handle)
         if split:
-            fixed = one_clause(handle, profile, work, "tls1", env)
+            fixed = one_clause(handle, profile, work, "tls1", env, workers)
             if env.get("PYTHONDONTWRITEBYTECODE"):
                 cached = {k: v for k, v in env.items() if k != "PYTHONDONTWRITEBYTECODE"}
                 cached["PYTHONPYCACHEPREFIX"] = str(work / "pycache")  # out of the checkout and the venv
                 for _ in range(2):  # the first run fills the cache
-                    fixed_cached = one_clause(handle, profile, work, "tls1c", cached)
-        run = suite_run(handle, profile, work, "--", f"--durations={DURATIONS}")
+                    fixed_cached = one_clause(handle, profile, work, "tls1c", cached, workers)
+        run = suite_run(handle, profile, work, "--workers", workers, "--", f"--durations={DURATIONS}")
     if not run.seen:
         raise RuntimeError(f"the suite sent no request (exit {run.timed.code}): {run.timed.stderr[-2000:]}")
     return Measurement(
+        workers_asked=workers,
         run=run,
         replay=replay(run, work),
         one_clause=fixed,
@@ -368,7 +378,7 @@ def _row(label: str, seconds: float, requests: int | None = None, note: str = ""
 
 
 def report(m: Measurement, profile: str, number: int, total: int) -> None:
-    print(f"\n== overhead: profile {profile}, run {number} of {total} ==", flush=True)
+    print(f"\n== overhead: profile {profile}, --workers {m.workers_asked} ({m.workers}), run {number} of {total} ==")
     print(_row(f"suite: python -m conformance run ({m.run.outcome()})", m.suite.seconds, m.requests))
     r = m.replay
     print(_row("bare replay: requests.Session loop", r.seconds, m.requests, f"  ({r.wall:.2f} s wall)"))
@@ -408,11 +418,11 @@ def _stderr_tail(run: SuiteRun) -> None:
             print(f"  its stderr ends with:\n{run.timed.stderr[-1500:]}")
 
 
-def summary(runs: list[Measurement], profile: str) -> None:
+def summary(runs: list[Measurement], profile: str, workers: str) -> None:
     suite = [m.suite.seconds for m in runs]
     replays = [m.replay.seconds for m in runs]
     ratio = [m.ratio for m in runs]
-    print(f"\n== overhead: profile {profile}: {len(runs)} runs (min / median / max) ==")
+    print(f"\n== overhead: profile {profile}, --workers {workers}: {len(runs)} runs (min / median / max) ==")
     for label, values, unit in (("suite", suite, "s"), ("bare replay", replays, "s"), ("ratio", ratio, "x")):
         print(f"  {label:<12} {min(values):8.2f} {statistics.median(values):8.2f} {max(values):8.2f} {unit}")
 
@@ -467,7 +477,8 @@ class Results:
         if self.overhead:
             rows = [
                 [
-                    f"`{self.profile}` #{i + 1}",
+                    f"`{self.profile}` #{m.number}",
+                    str(m.workers),
                     f"{m.suite.seconds:.1f} s",
                     f"{m.replay.seconds:.2f} s",
                     f"**{m.ratio:.1f}×**",
@@ -475,9 +486,10 @@ class Results:
                     f"{m.replay.identical}/{m.requests}, {m.replay.same_status}/{m.requests}",
                     f"{m.one_clause:.2f} s" if m.one_clause is not None else "—",
                 ]
-                for i, m in enumerate(self.overhead)
+                for m in self.overhead
             ]
-            header = ["run", "suite wall", "bare replay", "suite / replay", "requests", "identical, same status"]
+            header = ["run", "workers", "suite wall", "bare replay", "suite / replay", "requests"]
+            header.append("identical, same status")
             header.append("fixed (TLS-1 run)")
             out.append(
                 (
@@ -485,17 +497,22 @@ class Results:
                     "(b) Overhead: the suite / a bare `requests` loop replaying its requests",
                     header,
                     rows,
-                    [],
+                    [
+                        "Workers: the suite's xdist workers (`--workers`; its default `auto` is the usable CPUs, "
+                        "at most 4: 2 here). The bare replay is one loop in one process either way.",
+                        "Fixed: a `--clause TLS-1` run with the same workers (interpreter, imports, workers' "
+                        "start-up, collection, reports).",
+                    ],
                 )
             )
         if self.xdist:
-            base = self.xdist.get("-n 1")
+            base = self.xdist.get("--workers 1")
             rows = []
             for label, r in self.xdist.items():
                 speed = f"{base.timed.seconds / r.timed.seconds:.2f}×" if base else "—"
                 rows.append(
                     [
-                        f"`{label}`" if label.startswith("-n") else label,
+                        f"`{label}`",
                         f"{r.timed.seconds:.1f} s",
                         str(r.requests),
                         f"{r.requests / r.timed.seconds:.0f}",
@@ -506,14 +523,15 @@ class Results:
                         r.outcome(),
                     ]
                 )
-            header = ["workers", "suite wall", "requests", "req/s", "speed-up vs -n 1", "suite CPU", "server CPU"]
+            header = ["workers", "suite wall", "requests", "req/s", "speed-up vs 1", "suite CPU", "server CPU"]
             header += ["load", "result"]
             notes = [
-                "Suite CPU: user + system seconds of the `conformance run` process and its xdist workers. "
+                "`--workers 1` runs every test in the `conformance run` process; `--workers N` on N pytest-xdist "
+                "workers. Suite CPU: user + system seconds of the `conformance run` process and its xdist workers. "
                 "Server CPU: the benchmark's own process meanwhile, i.e. the in-process reference server "
                 "(one thread, one GIL)."
             ]
-            out.append(("xdist", f"(c) pytest-xdist, profile `{self.profile}`", header, rows, notes))
+            out.append(("xdist", f"(c) Workers (pytest-xdist), profile `{self.profile}`", header, rows, notes))
         if self.scale:
             first = self.scale[0]
             rows = []
@@ -717,6 +735,13 @@ def _parser() -> argparse.ArgumentParser:
         help="the profiles part's (default smoke,standard,certification)",
     )
     p.add_argument("--repeat", type=int, default=1, metavar="N", help="measure the overhead part N times (default 1)")
+    p.add_argument(
+        "--overhead-workers",
+        type=_csv(str),
+        default=("auto", "1"),
+        metavar="W,W",
+        help="the overhead part's --workers values (default auto,1: the default, then one process)",
+    )
     p.add_argument("--no-split", action="store_true", help="skip the TLS-1 runs that price the fixed cost")
     p.add_argument("--scale-sizes", type=_csv(int), default=None, metavar="N,N", help="default 4,40,200")
     p.add_argument("--scale-profile", default=SCALE_PROFILE, help=f"the scale part's profile (default {SCALE_PROFILE})")
@@ -758,11 +783,14 @@ def main(argv: list[str] | None = None) -> int:
         work = Path(tmp)
         if "overhead" in args.only:
             for i in range(args.repeat):
-                m = measure(args.profile, split, work / f"overhead{i}")
-                report(m, args.profile, i + 1, args.repeat)
-                results.overhead.append(m)
+                for workers in args.overhead_workers:
+                    m = measure(args.profile, split, work / f"overhead{i}-{workers}", workers)
+                    m.number = i + 1
+                    report(m, args.profile, i + 1, args.repeat)
+                    results.overhead.append(m)
             if args.repeat > 1:
-                summary(results.overhead, args.profile)
+                for workers in args.overhead_workers:
+                    summary([m for m in results.overhead if m.workers_asked == workers], args.profile, workers)
         if "profiles" in args.only:
             print("\n== profiles ==", flush=True)
             for name in profiles:
@@ -774,14 +802,11 @@ def main(argv: list[str] | None = None) -> int:
                 print(_row(f"--profile {name} ({run.outcome()})", run.timed.seconds, run.requests), flush=True)
         if "xdist" in args.only:
             print(f"\n== xdist, profile {args.profile} ==", flush=True)
-            for n in (1, 2):
-                run = fresh_run(args.profile, work / f"xdist{n}", "--", "-n", str(n))
-                results.xdist[f"-n {n}"] = run
-                print(_row(f"-- -n {n} ({run.outcome()})", run.timed.seconds, run.requests), flush=True)
+            for n in (1, 2, 3):
+                run = fresh_run(args.profile, work / f"xdist{n}", "--workers", str(n))
+                results.xdist[f"--workers {n}"] = run
+                print(_row(f"--workers {n} ({run.outcome()})", run.timed.seconds, run.requests), flush=True)
                 _stderr_tail(run)
-            plain = results.profiles.get(args.profile) or (results.overhead[0].run if results.overhead else None)
-            if plain is not None:
-                results.xdist["no xdist (part a)"] = plain
         if "scale" in args.only:
             narrowing = " ".join(["--profile", args.scale_profile, *scale_args])
             print(f"\n== scale: {', '.join(map(str, sizes))} resources, each run with {narrowing} ==", flush=True)

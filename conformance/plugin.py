@@ -136,10 +136,10 @@ def pytest_configure(config: pytest.Config) -> None:
             from conformance.report.html import HtmlMatrixPlugin
 
             config.pluginmanager.register(HtmlMatrixPlugin(lambda: state.record, state.redactor), "conformance-html")
+    if state.is_worker or not getattr(config.option, "numprocesses", None):  # where tests run: not in a controller
         if getattr(config.option, "hypothesis_seed", None) is None and hasattr(config.option, "hypothesis_seed"):
             config.option.hypothesis_seed = state.seed
-    if state.is_worker or not getattr(config.option, "numprocesses", None):
-        _configure_hypothesis(state)  # where tests run: not in an xdist controller
+        _configure_hypothesis(state)
 
 
 def _reference_description() -> Path:
