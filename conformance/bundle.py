@@ -133,11 +133,37 @@ def _check_same_run(raw: bytes, run: dict[str, Any]) -> None:
             raise BundleError(f"certification.json in the report directory is from another run ({key} differs)")
 
 
-def _description(run: dict[str, Any]) -> tuple[dict[str, bytes], dict[str, Any]]:
-    """The description's documents re-read from their source (the root checked against the recorded sha256),
-    laid out under ``description/`` so that relative ``$ref`` resolve inside the bundle, and what was left out."""
+def description_documents(source: str, timeout: float = 10.0, verify: bool | str = True) -> dict[str, str]:
+    """The sha256 of every document of the description (the root and all it ``$ref``s), by its bundle name:
+    recorded when a run starts (``run.openapi.documents``), so that a referenced schema file changed later
+    is caught like a changed root. Empty when the description cannot be walked (the run reports that)."""
+    try:
+        files, _ = _read_description(source, timeout, verify)
+    except BundleError:
+        return {}
+    return {name: hashlib.sha256(data).hexdigest() for name, data in sorted(files.items())}
+
+
+def _read_description(source: str, timeout: float, verify: bool | str) -> tuple[dict[str, bytes], dict[str, Any]]:
+    """The description's documents read from ``source``, laid out under ``description/`` so that relative
+    ``$ref`` resolve inside the bundle, with the root's name and what was left out."""
     from conformance.model import DescriptionError
 
+    loader = _recording_loader(timeout, verify)
+    try:
+        raw, root = loader.read_root(source)
+    except DescriptionError as exc:
+        raise BundleError(f"cannot re-read the description: {exc}") from None
+    documents, left_out = _referenced(loader, root, raw, source)
+    names = _layout(root, list(documents))
+    if len(set(names.values())) < len(names):
+        raise BundleError(f"the documents of {source} cannot be laid out in the bundle (two share a file name)")
+    files = {names[uri]: data for uri, data in documents.items()}
+    return files, {"file": names[root], "not_bundled": left_out}
+
+
+def _description(run: dict[str, Any]) -> tuple[dict[str, bytes], dict[str, Any]]:
+    """The description's documents re-read from their source, each checked against what the run recorded."""
     openapi = run.get("openapi") or {}
     source, expected = openapi.get("source"), openapi.get("sha256")
     if not source or not expected:
@@ -148,28 +174,32 @@ def _description(run: dict[str, Any]) -> tuple[dict[str, bytes], dict[str, Any]]
         timeout = float(settings.get("timeout") or 10.0)
     except (TypeError, ValueError):
         timeout = 10.0
-    loader = _recording_loader(timeout, verify)
-    try:
-        raw, root = loader.read_root(source)
-    except DescriptionError as exc:
-        raise BundleError(f"cannot re-read the description: {exc}") from None
-    actual = hashlib.sha256(raw).hexdigest()
+    files, layout = _read_description(source, timeout, verify)
+    actual = hashlib.sha256(files[layout["file"]]).hexdigest()
     if actual != expected:
         raise BundleError(
             f"the description {source} changed since the run (sha256 {actual[:12]}…, the run used {expected[:12]}…)"
         )
-    documents, left_out = _referenced(loader, root, raw, source)
-    names = _layout(root, list(documents))
-    if len(set(names.values())) < len(names):
-        raise BundleError(f"the documents of {source} cannot be laid out in the bundle (two share a file name)")
-    files = {names[uri]: data for uri, data in documents.items()}
+    changed = _changed_documents(files, openapi.get("documents"))
+    if changed:
+        raise BundleError(f"the description's {', '.join(changed)} changed since the run (sha256 differs)")
+    left_out = layout["not_bundled"]
     return files, {
-        "file": names[root],
+        "file": layout["file"],
         "files": sorted(files),
         "source": source,
         "sha256": expected,
         "not_bundled": left_out,
     }
+
+
+def _changed_documents(files: dict[str, bytes], recorded: Any) -> list[str]:
+    """Documents whose bytes are not the ones the run recorded (added, removed or edited); none recorded: none."""
+    if not isinstance(recorded, dict) or not recorded:
+        return []
+    now = {name: hashlib.sha256(data).hexdigest() for name, data in files.items()}
+    names = sorted(set(now) | set(recorded))
+    return [n.removeprefix(DESCRIPTION_DIR + "/") for n in names if now.get(n) != recorded.get(n)]
 
 
 def _recording_loader(timeout: float, verify: bool | str) -> Any:
@@ -396,8 +426,13 @@ def extract(path: Path, into: Path) -> Bundle:
     expected = info["description"].get("sha256")
     if hashlib.sha256(files[description]).hexdigest() != expected:
         raise BundleError(f"{path}: the description's sha256 is not the one {RUN_JSON} records")
-    if ((record.get("run") or {}).get("openapi") or {}).get("sha256") != expected:
+    recorded = (record.get("run") or {}).get("openapi") or {}
+    if recorded.get("sha256") != expected:
         raise BundleError(f"{path}: certification.json and {RUN_JSON} name different descriptions")
+    bundled = {n: d for n, d in files.items() if n.startswith(DESCRIPTION_DIR + "/")}
+    changed = _changed_documents(bundled, recorded.get("documents"))
+    if changed:
+        raise BundleError(f"{path}: the bundled {', '.join(changed)} are not the documents the run used")
     for name, data in files.items():
         target = into / name
         target.parent.mkdir(parents=True, exist_ok=True)

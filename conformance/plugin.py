@@ -124,6 +124,9 @@ def pytest_configure(config: pytest.Config) -> None:
 
         config.pluginmanager.register(Confirmer(settings.budget.confirm, state.recorder), "conformance-confirm")
     if not state.is_worker:
+        from conformance.bundle import description_documents
+
+        state.documents = description_documents(model.source, settings.timeout, settings.verify)
         report_dir = Path(settings.report_dir)
         try:
             report_dir.mkdir(parents=True, exist_ok=True)
@@ -233,6 +236,7 @@ class RunState:
         self.throttled: list[str] = []  # requests the target answered 429 and the suite retried
         self.outside_errors: dict[str, str] = {}  # check crashes on set-up and cleanup responses
         self.keyed: Counter = Counter()  # responses to requests with the first key: "sent", "401"
+        self.documents: dict[str, str] = {}  # sha256 of each document of the description, read at the start
         self.deselected = 0  # tests dropped from the run by any selection (-k, -m, --lf, --clause, plugins)
         self.clause_deselected = 0  # ... of which by --clause
         if shared:
@@ -630,7 +634,7 @@ def _build_record(state: RunState, unreachable: str | None = None) -> RunRecord:
         "started_at": datetime.fromtimestamp(state.started, UTC).isoformat(timespec="seconds"),
         "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "duration_s": round(time.time() - state.started, 2),
-        "openapi": {"source": state.model.source, "sha256": state.model.sha256},
+        "openapi": {"source": state.model.source, "sha256": state.model.sha256, "documents": state.documents},
         "org_timezone": s.org_timezone,
         "second_org_timezone": s.second_org_timezone,
         "zone_candidates": getattr(state, "zone_candidates", None),

@@ -191,6 +191,41 @@ def test_a_description_that_changed_since_the_run_is_refused_and_no_stale_bundle
     assert not first.exists()
 
 
+def test_a_referenced_schema_that_changed_since_the_run_is_refused(tmp_path: Path) -> None:
+    """The run records every document's sha256 when it starts (run.openapi.documents), not only the root's."""
+    described = tmp_path / "openapi.yaml"
+    described.write_bytes(spec.reference_openapi_path().read_bytes())
+    for name in ("envelope", "enums", "time", "date", "error-codes"):
+        (tmp_path / f"{name}.schema.json").write_bytes((spec.schemas_dir() / f"{name}.schema.json").read_bytes())
+    report_dir = tmp_path / "reports"
+    record = synthetic(report_dir, source=described)
+    record["run"]["openapi"]["documents"] = bundle.description_documents(str(described))
+    assert "description/time.schema.json" in record["run"]["openapi"]["documents"]
+    (report_dir / "certification.json").write_text(json.dumps(record))
+    made = bundle.write_bundle(report_dir, record, Redactor([KEY]))
+    bundle.extract(made, tmp_path / "ok")
+    files = read_zip(made)
+
+    time_schema = tmp_path / "time.schema.json"
+    original = time_schema.read_bytes()
+    time_schema.write_bytes(original + b"\n")
+    with pytest.raises(bundle.BundleError, match=r"time\.schema\.json changed since the run"):
+        bundle.write_bundle(report_dir, record, Redactor([KEY]))
+
+    assert not made.exists()  # no stale bundle stays
+    # a bundle whose record names other bytes for a document than it holds (its manifest made to match)
+    record["run"]["openapi"]["documents"]["description/time.schema.json"] = "0" * 64
+    files["certification.json"] = json.dumps(record).encode()
+    files.pop("MANIFEST.sha256")
+    files["MANIFEST.sha256"] = bundle.manifest(files).encode()
+    forged = tmp_path / "forged.zip"
+    with zipfile.ZipFile(forged, "w") as zf:
+        for name, data in files.items():
+            zf.writestr(name, data)
+    with pytest.raises(bundle.BundleError, match="time.schema.json are not the documents the run used"):
+        bundle.extract(forged, tmp_path / "forged")
+
+
 def test_a_description_holding_a_key_is_not_bundled(tmp_path: Path) -> None:
     described = tmp_path / "openapi.json"
     described.write_text(json.dumps({"openapi": "3.1.0", "info": {"title": KEY, "version": "1"}, "paths": {}}))
