@@ -133,18 +133,23 @@ def _check_same_run(raw: bytes, run: dict[str, Any]) -> None:
             raise BundleError(f"certification.json in the report directory is from another run ({key} differs)")
 
 
-def description_documents(source: str, timeout: float = 10.0, verify: bool | str = True) -> dict[str, str]:
+def description_documents(
+    source: str, timeout: float = 10.0, verify: bool | str = True, parsed: tuple[str, Any] | None = None
+) -> dict[str, str]:
     """The sha256 of every document of the description (the root and all it ``$ref``s), by its bundle name:
     recorded when a run starts (``run.openapi.documents``), so that a referenced schema file changed later
-    is caught like a changed root. Empty when the description cannot be walked (the run reports that)."""
+    is caught like a changed root. ``parsed``: the root's sha256 and parsed content as the run read them
+    (a large description is not parsed twice). Empty when the description cannot be walked."""
     try:
-        files, _ = _read_description(source, timeout, verify)
+        files, _ = _read_description(source, timeout, verify, parsed)
     except BundleError:
         return {}
     return {name: hashlib.sha256(data).hexdigest() for name, data in sorted(files.items())}
 
 
-def _read_description(source: str, timeout: float, verify: bool | str) -> tuple[dict[str, bytes], dict[str, Any]]:
+def _read_description(
+    source: str, timeout: float, verify: bool | str, parsed: tuple[str, Any] | None = None
+) -> tuple[dict[str, bytes], dict[str, Any]]:
     """The description's documents read from ``source``, laid out under ``description/`` so that relative
     ``$ref`` resolve inside the bundle, with the root's name and what was left out."""
     from conformance.model import DescriptionError
@@ -154,6 +159,8 @@ def _read_description(source: str, timeout: float, verify: bool | str) -> tuple[
         raw, root = loader.read_root(source)
     except DescriptionError as exc:
         raise BundleError(f"cannot re-read the description: {exc}") from None
+    if parsed is not None and parsed[0] == hashlib.sha256(raw).hexdigest():
+        loader.register(root, parsed[1])
     documents, left_out = _referenced(loader, root, raw, source)
     names = _layout(root, list(documents))
     if len(set(names.values())) < len(names):
@@ -232,10 +239,11 @@ def _referenced(loader: Any, root: str, raw: bytes, source: str) -> tuple[dict[s
     than the model does, so all of them), and the references left out: other origins, unreadable ones."""
     from conformance.model import DescriptionError, _parse
 
-    try:
-        loader.register(root, _parse(raw, source))
-    except DescriptionError as exc:
-        raise BundleError(f"cannot re-read the description: {exc}") from None
+    if root not in loader.docs:
+        try:
+            loader.register(root, _parse(raw, source))
+        except DescriptionError as exc:
+            raise BundleError(f"cannot re-read the description: {exc}") from None
     documents, left_out, seen, queue = {root: raw}, [], {root}, [root]
     while queue:
         uri = queue.pop()

@@ -126,7 +126,8 @@ def pytest_configure(config: pytest.Config) -> None:
     if not state.is_worker:
         from conformance.bundle import description_documents
 
-        state.documents = description_documents(model.source, settings.timeout, settings.verify)
+        parsed = (model.sha256, model.description)
+        state.documents = description_documents(model.source, settings.timeout, settings.verify, parsed)
         report_dir = Path(settings.report_dir)
         try:
             report_dir.mkdir(parents=True, exist_ok=True)
