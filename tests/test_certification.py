@@ -210,7 +210,10 @@ def test_an_intermittent_finding_is_unconfirmed(certify):
 
 
 def test_a_deterministic_finding_is_confirmed(certify):
-    run = certify(faults=("env-extra-key",), args=("--profile", "smoke", "--clause", "ENV-1", "--confirm", "1"))
+    """Also on xdist workers (the default): a worker re-runs its own failing tests."""
+    args = ("--profile", "smoke", "--clause", "ENV-1", "--confirm", "1", "--workers", "2")
+    run = certify(faults=("env-extra-key",), args=args)
+    assert run.record["run"]["workers"] == 2
     env1 = next(c for c in run.record["clauses"] if c["id"] == "ENV-1")
     assert env1["verdict"] == "fail" and env1["confirmation"]["status"] == "confirmed", env1["confirmation"]
     assert all(f["reproduced"]["confirmed"] for f in env1["findings"] if "reproduced" in f)

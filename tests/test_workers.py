@@ -26,6 +26,7 @@ def test_two_workers_reach_the_verdicts_of_one_process(certify, reference_server
         cleanup = run.record["cleanup"]
         assert cleanup["attempted"] > 0 and cleanup["deleted"] == cleanup["attempted"] and cleanup["leftover"] == []
     assert two.record["run"]["pytest_args"] == []  # the -n the plugin set is not the user's
+    assert '<tr data-key="workers"><th>Workers</th><td>2</td></tr>' in (two.report_dir / "report.html").read_text()
     assert not (two.report_dir / workers.HANDOVER_DIR).exists()
 
 

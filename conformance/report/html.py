@@ -104,6 +104,7 @@ def _identity(data: dict[str, Any]) -> str:
         ("Started", run.get("started_at")),
         ("Finished", run.get("finished_at")),
         ("Duration", f"{float(duration):.1f} s" if isinstance(duration, int | float) else duration),
+        ("Workers", run.get("workers")),
         ("OpenAPI description", openapi.get("source")),
         ("OpenAPI sha256", openapi.get("sha256")),
         ("Organization time zone", run.get("org_timezone")),
