@@ -29,7 +29,7 @@ from conformance.checks.context import CheckContext
 from conformance.client import Client, Ledger, TargetError
 from conformance.config import OPTIONS, ConfigError, Settings, resolve, worker_count
 from conformance.exchange import Finding
-from conformance.expect import find_violation
+from conformance.expect import ClauseViolation, find_violation
 from conformance.model import DescriptionError, TargetModel, load_model
 from conformance.politeness import RateLimiter, per_worker_rps
 from conformance.recorder import Recorder
@@ -488,8 +488,13 @@ def _redact_report(config: pytest.Config, report: pytest.TestReport, redactor: R
     report.longrepr = clean.longrepr if clean is not None else redactor.text(str(report.longrepr))
 
 
+_VIOLATION_PREFIX = f"{ClauseViolation.__module__}.{ClauseViolation.__qualname__}: "
+
+
 def _message(excinfo: pytest.ExceptionInfo, redactor: Redactor) -> str:
-    text = excinfo.exconly()
+    """The exception as one text (hypothesis' notes, such as the falsifying example, included); a clause
+    violation without its class path, which says nothing to a reader of the report."""
+    text = excinfo.exconly().removeprefix(_VIOLATION_PREFIX)
     if len(text) > MESSAGE_CHARS:
         text = text[:MESSAGE_CHARS] + " …"
     return redactor.text(text)

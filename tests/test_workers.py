@@ -25,6 +25,9 @@ def test_two_workers_reach_the_verdicts_of_one_process(certify, reference_server
     for run in (one, two):
         cleanup = run.record["cleanup"]
         assert cleanup["attempted"] > 0 and cleanup["deleted"] == cleanup["attempted"] and cleanup["leftover"] == []
+    failed = [t["message"] for t in two.record["tests"] if t["outcome"] == "failed"]
+    assert any(m.startswith("[") for m in failed), failed[:3]  # "[ENV-1] …", not the exception's class path
+    assert not any(m.startswith("conformance.expect.") for m in failed), failed[:3]
     assert two.record["run"]["pytest_args"] == []  # the -n the plugin set is not the user's
     assert '<tr data-key="workers"><th>Workers</th><td>2</td></tr>' in (two.report_dir / "report.html").read_text()
     assert not (two.report_dir / workers.HANDOVER_DIR).exists()
