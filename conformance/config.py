@@ -320,6 +320,9 @@ def worker_count(workers: str | int) -> int:
             usable = len(os.sched_getaffinity(0))  # a container's CPU set, not the host's
         except AttributeError:
             usable = os.cpu_count() or 1
+        quota = cpu_quota()
+        if quota is not None:
+            usable = min(usable, quota)
         return max(1, min(usable, MAX_AUTO_WORKERS))
     try:
         count = int(workers)
@@ -328,6 +331,19 @@ def worker_count(workers: str | int) -> int:
     if not 1 <= count <= MAX_WORKERS:
         raise ConfigError(f"--workers must be between 1 and {MAX_WORKERS}, or auto")
     return count
+
+
+CPU_MAX = Path("/sys/fs/cgroup/cpu.max")
+
+
+def cpu_quota(path: Path = CPU_MAX) -> int | None:
+    """The CPUs a cgroup v2 quota allows (a CI pod limited to 2 CPUs on a 64-CPU host: 2), rounded up;
+    ``None`` without a quota."""
+    try:
+        quota, period = path.read_text().split()[:2]
+        return max(1, -(-int(quota) // int(period)))
+    except (OSError, ValueError):  # no cgroup v2 file, or "max": no quota
+        return None
 
 
 def validate(s: Settings) -> None:

@@ -8,7 +8,7 @@ import json
 import pytest
 
 from conformance import workers
-from conformance.config import MAX_AUTO_WORKERS, ConfigError, resolve, worker_count
+from conformance.config import MAX_AUTO_WORKERS, ConfigError, cpu_quota, resolve, worker_count
 
 
 def test_two_workers_reach_the_verdicts_of_one_process(certify, reference_server):
@@ -34,10 +34,22 @@ def test_two_workers_reach_the_verdicts_of_one_process(certify, reference_server
 
 
 def test_auto_is_the_usable_cpus_within_bounds(monkeypatch):
+    monkeypatch.setattr("conformance.config.cpu_quota", lambda: None)
     for cpus, expected in ((1, 1), (2, 2), (3, 3), (16, MAX_AUTO_WORKERS)):
         monkeypatch.setattr("os.sched_getaffinity", lambda _pid, n=cpus: set(range(n)))
         assert worker_count("auto") == expected
     assert worker_count("3") == 3
+    monkeypatch.setattr("conformance.config.cpu_quota", lambda: 1)  # a container allowed one CPU of sixteen
+    assert worker_count("auto") == 1
+
+
+@pytest.mark.parametrize(
+    ("text", "cpus"), [("max 100000\n", None), ("200000 100000\n", 2), ("150000 100000", 2), ("50000 100000", 1)]
+)
+def test_a_cgroup_cpu_quota_bounds_auto(tmp_path, text, cpus):
+    (tmp_path / "cpu.max").write_text(text)
+    assert cpu_quota(tmp_path / "cpu.max") == cpus
+    assert cpu_quota(tmp_path / "absent") is None
 
 
 def test_workers_from_a_config_file_or_the_environment(tmp_path):
