@@ -176,6 +176,15 @@ class Ledger:
         with self.lock:
             self.objects[(obj.credential.env_var, obj.path)] = obj
 
+    def claim(self, obj: CreatedObject) -> bool:
+        """Remember ``obj`` before the write that may create it; ``True`` when it was not known yet."""
+        with self.lock:
+            key = (obj.credential.env_var, obj.path)
+            if key in self.objects:
+                return False
+            self.objects[key] = obj
+            return True
+
     def discard(self, credential: Credential, path: str) -> None:
         with self.lock:
             self.objects.pop((credential.env_var, path), None)

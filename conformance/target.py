@@ -99,9 +99,14 @@ class Target:
         data: bytes | str | None = None,
     ) -> Exchange:
         client = client or self.client
+        # Claimed before it is sent: a write cut short (Ctrl-C, a timeout) may still have created the object.
+        # Only the server's own answer that it did not is reason to forget a path first written here.
+        claimed = client.credential is not None and self.ledger.claim(
+            CreatedObject(path, version, client.credential, len(resource.chain()))
+        )
         ex = client.request(method, path, version=version, via=via, json=body, data=data, resource=resource.name)
-        if 200 <= ex.status < 300 and client.credential is not None:
-            self.ledger.add(CreatedObject(path, version, client.credential, len(resource.chain())))
+        if claimed and not 200 <= ex.status < 300:
+            self.ledger.discard(client.credential, path)
         return ex
 
     def get(

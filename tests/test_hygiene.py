@@ -164,3 +164,48 @@ def test_ctrl_c_still_cleans_up_and_reports(tmp_path, reference_server, signum, 
     assert _suite_ids(handle) == [], _suite_ids(handle)[:5]
     assert not (report_dir / ".conformance-workers").exists()
     _untouched(handle, seeded)
+
+
+class _Interrupted(Exception):
+    """Stands for Ctrl-C arriving while a write is on its way."""
+
+
+def test_a_write_cut_short_is_still_cleaned_up(reference_server):
+    """The object a write may have created is remembered before the write is sent: Ctrl-C or a timeout
+    between the server storing it and the suite reading the answer must not leave it behind unknown.
+    Only the server's own answer that nothing was created lets the suite forget a path."""
+    from conformance.client import Client, Credential, Ledger
+    from conformance.config import Settings
+    from conformance.target import Ids, Target, new_run_prefix
+
+    handle = reference_server()
+    model = load_model(handle.description)
+    resource = next(r for r in model.resources if r.parent is None)
+    version = model.latest_version
+    prefix = new_run_prefix()
+    ledger = Ledger(prefix)
+    cut = {"now": False}
+
+    def pacer() -> None:  # the client's last step before sending
+        if cut["now"]:
+            raise _Interrupted
+
+    client = Client(handle.base_url, Credential(handle.keys[0], "CONFORMANCE_API_KEY"), verify=handle.ca_bundle)
+    client.pacer = pacer
+    target = Target(Settings(), model, client, None, ledger, Ids(prefix))
+    body = minimal_body(resource, version)
+
+    cut_short, _ = target.fresh_path(resource, version)
+    cut["now"] = True
+    with pytest.raises(_Interrupted):
+        target.write(resource, cut_short, body, version=version)
+    cut["now"] = False
+    refused, _ = target.fresh_path(resource, version)
+    assert target.write(resource, refused, data=b"[]", version=version).status == 403
+    kept = target.create(resource, version=version).path
+    assert target.write(resource, kept, data=b"[]", version=version).status == 403  # refused, but it exists
+
+    assert {o.path for o in ledger.pending()} == {cut_short, kept}
+    report = target.cleanup()
+    assert report["attempted"] == report["deleted"] == 2 and report["leftover"] == []  # 404 counts as gone
+    assert _suite_ids(handle) == []
