@@ -172,10 +172,6 @@ class Ledger:
     objects: dict[tuple[str, str], CreatedObject] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def add(self, obj: CreatedObject) -> None:
-        with self.lock:
-            self.objects[(obj.credential.env_var, obj.path)] = obj
-
     def claim(self, obj: CreatedObject) -> bool:
         """Remember ``obj`` before the write that may create it; ``True`` when it was not known yet."""
         with self.lock:

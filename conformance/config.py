@@ -213,10 +213,6 @@ class Settings:
         )
 
     @property
-    def worker_count(self) -> int:
-        return worker_count(self.workers)
-
-    @property
     def zone(self) -> ZoneInfo | None:
         return ZoneInfo(self.org_timezone) if self.org_timezone else None
 

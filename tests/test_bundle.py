@@ -175,11 +175,17 @@ def test_every_text_file_is_redacted_once_more(tmp_path: Path) -> None:
     assert manifest_problems(files) == []  # the manifest is of what the bundle holds
 
 
-def test_a_description_that_changed_since_the_run_is_refused_and_no_stale_bundle_stays(tmp_path: Path) -> None:
-    described = tmp_path / "openapi.yaml"
+def _copied_description(into: Path) -> Path:
+    """The reference description and the schemas it references, copied into ``into``: files a test may edit."""
+    described = into / "openapi.yaml"
     described.write_bytes(spec.reference_openapi_path().read_bytes())
     for name in ("envelope", "enums", "time", "date", "error-codes"):
-        (tmp_path / f"{name}.schema.json").write_bytes((spec.schemas_dir() / f"{name}.schema.json").read_bytes())
+        (into / f"{name}.schema.json").write_bytes((spec.schemas_dir() / f"{name}.schema.json").read_bytes())
+    return described
+
+
+def test_a_description_that_changed_since_the_run_is_refused_and_no_stale_bundle_stays(tmp_path: Path) -> None:
+    described = _copied_description(tmp_path)
     report_dir = tmp_path / "reports"
     record = synthetic(report_dir, source=described)
     first = bundle.write_bundle(report_dir, record, Redactor([KEY]))
@@ -193,10 +199,7 @@ def test_a_description_that_changed_since_the_run_is_refused_and_no_stale_bundle
 
 def test_a_referenced_schema_that_changed_since_the_run_is_refused(tmp_path: Path) -> None:
     """The run records every document's sha256 when it starts (run.openapi.documents), not only the root's."""
-    described = tmp_path / "openapi.yaml"
-    described.write_bytes(spec.reference_openapi_path().read_bytes())
-    for name in ("envelope", "enums", "time", "date", "error-codes"):
-        (tmp_path / f"{name}.schema.json").write_bytes((spec.schemas_dir() / f"{name}.schema.json").read_bytes())
+    described = _copied_description(tmp_path)
     report_dir = tmp_path / "reports"
     record = synthetic(report_dir, source=described)
     record["run"]["openapi"]["documents"] = bundle.description_documents(str(described))
