@@ -565,11 +565,9 @@ def _finish(state: RunState, session: pytest.Session) -> None:
     outside = state.recorder.outside.to_dict()
     throttled = state.target.client.throttled if state.target is not None else []
     if state.is_worker:
-        payload = {
-            "conformance_cleanup": cleanup,
-            "conformance_outside": state.redactor.obj(outside),
-            "conformance_throttled": throttled[:50],
-        }
+        payload = state.redactor.obj(  # it also lands on disk (conformance.workers): masked like every output
+            {"conformance_cleanup": cleanup, "conformance_outside": outside, "conformance_throttled": throttled[:50]}
+        )
         workers.hand_over(session.config, state.settings.report_dir, state.prefix, payload)
         return
     _await_workers(state, session.config)
