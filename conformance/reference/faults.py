@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import gzip
 import json
+import random
 import re
 import uuid
 from collections.abc import Callable, Iterable, Mapping
@@ -702,6 +703,24 @@ def _extra_headers(ctx: Ctx, reply: Reply) -> None:
     )
 
 
+def _connection_close(ctx: Ctx, reply: Reply) -> None:
+    reply.headers["connection"] = "close"
+
+
+def _shuffled(default: Override, ctx: Ctx, records: list[Record]) -> list[Record]:
+    out = list(default(ctx, records))
+    random.shuffle(out)
+    return out
+
+
+def _undeclared_fields(ctx: Ctx, reply: Reply) -> None:
+    """Server fields the description does not list: a constant, and a null time with its null epoch."""
+    data = reply.payload["data"]
+    for obj in data if isinstance(data, list) else [data]:
+        if isinstance(obj, dict) and ctx.route is not None:
+            obj.update({"object": ctx.route.resource.name, "archived_at": None, "archived_at_epoch": None})
+
+
 def _charset(ctx: Ctx, reply: Reply) -> None:
     reply.headers["content-type"] = "application/json; charset=utf-8"
 
@@ -1193,6 +1212,22 @@ _CATALOGUE: list[Switch] = [
         f"Answers every {THROTTLE_EVERY}th request 429 with Retry-After: 0 before doing anything (a rate limiter).",
         authenticate=_throttle,
         encode_reply=_after_encode(_retry_after),
+    ),
+    _variant(
+        "connection-close",
+        "Closes the connection after every response (Connection: close): no keep-alive.",
+        encode_reply=_after_encode(_connection_close),
+    ),
+    _variant(
+        "collection-shuffled",
+        "Lists a collection in a different order on every request (SPEC.md sets no order).",
+        listing=_shuffled,
+    ),
+    _variant(
+        "undeclared-fields",
+        "Objects carry server fields the description does not list (object, and archived_at: null with its "
+        "null archived_at_epoch).",
+        shape_reply=_after_shape(_undeclared_fields),
     ),
     _variant("charset", "Content-Type: application/json; charset=utf-8.", encode_reply=_after_encode(_charset)),
     _variant("gzip", "Compresses responses when the client accepts gzip.", encode_reply=_after_encode(_gzip)),
