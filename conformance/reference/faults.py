@@ -11,6 +11,7 @@ can defer to it), or by server-level settings (TLS certificate, org zones).
 from __future__ import annotations
 
 import base64
+import contextlib
 import gzip
 import json
 import random
@@ -721,6 +722,23 @@ def _undeclared_fields(ctx: Ctx, reply: Reply) -> None:
             obj.update({"object": ctx.route.resource.name, "archived_at": None, "archived_at_epoch": None})
 
 
+def _localized_message(ctx: Ctx, reply: Reply) -> None:
+    if reply.payload.get("error_message"):
+        reply.payload["error_message"] = "Anfrage abgelehnt – " + reply.payload["error_message"]
+
+
+def _raw_utf8(default: Override, ctx: Ctx, reply: Reply) -> Reply:
+    if reply.body is None:
+        with contextlib.suppress(UnicodeEncodeError):  # a lone surrogate a client sent: only \u can carry it
+            reply.body = json.dumps(reply.payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    return default(ctx, reply)
+
+
+def _delete_empty_array(ctx: Ctx, reply: Reply) -> None:
+    if ctx.method == "DELETE" and reply.ok:
+        reply.payload["data"] = []
+
+
 def _charset(ctx: Ctx, reply: Reply) -> None:
     reply.headers["content-type"] = "application/json; charset=utf-8"
 
@@ -1201,6 +1219,17 @@ _CATALOGUE: list[Switch] = [
         "delete-unknown-404",
         "DELETE of an id that never existed gets 404; an already deleted one still succeeds (Ambiguity 6).",
         delete=_delete_never_existed_404,
+    ),
+    _variant(
+        "delete-empty-array",
+        "A successful DELETE answers data: [] (an array is a legal success data, ENV-2).",
+        shape_reply=_after_shape(_delete_empty_array),
+    ),
+    _variant(
+        "utf8-raw",
+        "Writes non-ASCII text as raw UTF-8 (no \\u escapes), and its error messages in German (non-ASCII).",
+        shape_reply=_after_shape(_localized_message),
+        encode_reply=_raw_utf8,
     ),
     _variant(
         "extra-headers",
