@@ -181,3 +181,50 @@ def test_schemathesis_draws_only_what_is_sent(model):
                 for case in cases:
                     for key in unsent:
                         assert set(dict(getattr(case, key) or {}).values()) <= {_PLACEHOLDER}, (op.label, key)
+
+
+# A whole number in a form some parsers read and others refuse (ambiguity 11 names only "not an integer").
+UNUSUAL_LIMITS = (" 7 ", "7.0", "+7", "7e1", "0x10", "1e3", "-0x5", "0500", "٣", "1_0")
+NO_WHOLE_NUMBER = ("5.5", "abc", "nan", "Infinity", "1e400", "")
+
+
+def _conforms(verdict, status: int, code: str | None) -> bool:
+    """The fuzz test's judgement of an answer (conformance/suite/test_fuzz.py ``_judge``)."""
+    if verdict is not None and verdict.refusal:
+        return status in verdict.statuses and code in verdict.codes
+    return status < 500
+
+
+@pytest.mark.parametrize("variants", [(), ("limit-lenient",)], ids=["strict", "javascript-number"])
+def test_a_limit_written_unusually_may_be_read_or_refused(reference_server, model, variants):
+    """The reference server refuses every unusual form; the lenient variant reads them as JavaScript does
+    (``+7``, ``1e3`` above the maximum: requested_too_many). Both conform, to the judge as to the spec."""
+    import requests
+
+    coll = next(r for r in model.resources if r.limit_param and r.limit_max and r.parent is None)
+    handle = reference_server(variants=variants)
+    session = requests.Session()
+    session.trust_env = False
+    answers = {}
+    for text in UNUSUAL_LIMITS + NO_WHOLE_NUMBER:
+        r = session.get(
+            handle.base_url + coll.collection_path,
+            params={coll.limit_param: text},
+            headers={"Authorization": f"Basic {handle.keys[0]}"},
+            verify=handle.ca_bundle,
+            timeout=10,
+        )
+        answers[text] = (r.status_code, r.json()["error_code"])
+        assert _conforms(judge_limit(coll, {coll.limit_param: text}), *answers[text]), (text, answers[text])
+    accepted = {t for t, (status, _) in answers.items() if status == 200}
+    assert accepted == (set(UNUSUAL_LIMITS) - {"1e3", "-0x5", "0500", "٣", "1_0"} if variants else set())
+
+
+def test_a_limit_no_parser_reads_as_a_whole_number_must_be_refused(model):
+    coll = next(r for r in model.resources if r.limit_param and r.limit_max)
+    for text in NO_WHOLE_NUMBER:
+        verdict = judge_limit(coll, {coll.limit_param: text})
+        assert verdict.refusal and not _conforms(verdict, 200, None), text  # accepting it is flagged
+        assert set(verdict.codes) == {"validation_failed", "invalid_request"}
+    above = judge_limit(coll, {coll.limit_param: "1e3"})
+    assert not _conforms(above, 200, None) and not _conforms(above, 403, "not_found")  # read or refused, never served

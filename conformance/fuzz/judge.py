@@ -15,12 +15,14 @@ and only what SPEC.md names is demanded:
 - a ``limit`` above the declared maximum: ``403 requested_too_many`` (STATUS-5); below
   1 or not an integer: ``403`` with ``validation_failed`` or ``invalid_request``
   (ambiguity 11); above 2**31-1, where a server's integer parsing may give up, any
-  of the three codes.
+  of the three codes; a whole number written unusually (``+5``, ``5.0``, ``1e1``):
+  its value's verdict, or refused as malformed.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import re
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -156,7 +158,7 @@ def _iso_readable(value: str, kind: str) -> bool:
     return True
 
 
-_INTEGER = re.compile(r"[+-]?\d+")
+_PLAIN_INTEGER = re.compile(r"-?(0|[1-9][0-9]*)", re.ASCII)
 
 
 def judge_limit(resource: Resource, query: dict[str, Any]) -> Expectation | None:
@@ -167,8 +169,8 @@ def judge_limit(resource: Resource, query: dict[str, Any]) -> Expectation | None
     if isinstance(value, list):
         return Expectation("STATUS-3", "limit given more than once")  # which one counts is open
     text = "true" if value is True else "false" if value is False else str(value)
-    if not _INTEGER.fullmatch(text):
-        return Expectation("STATUS-3", f"limit={text!r} is not an integer", (403,), BAD_QUERY_CODES)
+    if not _PLAIN_INTEGER.fullmatch(text):
+        return _judge_unusual_limit(resource, text)
     n = int(text)
     if resource.limit_max is not None and n > INT32_MAX:
         # Beyond any integer type a careful server parses into: "too many" or "malformed" both conform.
@@ -182,6 +184,40 @@ def judge_limit(resource: Resource, query: dict[str, Any]) -> Expectation | None
     if n < 1:
         return Expectation("STATUS-3", f"limit={n} is below 1", (403,), BAD_QUERY_CODES)
     return None
+
+
+def _judge_unusual_limit(resource: Resource, text: str) -> Expectation:
+    """``limit`` in a form that is an integer to some parsers and malformed to others (``+5``, `` 5``,
+    ``5.0``, ``1e1``, ``0x10``, ``1_0``, non-ASCII digits): reading it as that number or refusing it as
+    malformed both conform. Only what no reading makes a whole number must be refused as such.
+    Leading zeros (``0500``) count as unusual too."""
+    n = whole_number(text)
+    if n is None:
+        return Expectation("STATUS-3", f"limit={text!r} is not an integer", (403,), BAD_QUERY_CODES)
+    if n < 1:
+        return Expectation("STATUS-3", f"limit={text!r} reads as {n}, below 1", (403,), BAD_QUERY_CODES)
+    if resource.limit_max is not None and n > resource.limit_max:
+        return Expectation(
+            "STATUS-5",
+            f"limit={text!r} reads as {n}, above the maximum {resource.limit_max}, or is malformed",
+            (403,),
+            ("requested_too_many", *BAD_QUERY_CODES),
+        )
+    return Expectation("STATUS-3", f"limit={text!r} reads as {n} or is malformed: either conforms")
+
+
+def whole_number(text: str) -> int | None:
+    """The whole number a common parser reads ``text`` as (JSON Schema's ``5.0``, JavaScript's
+    ``Number(" 1e1 ")`` and ``0x10``, Python's ``int("1_0")``), or ``None`` when none does."""
+    text = text.strip()
+    try:
+        value = float(text)
+    except ValueError:
+        try:
+            return int(text, 0)
+        except ValueError:
+            return None
+    return int(value) if math.isfinite(value) and value.is_integer() else None
 
 
 BAD_QUERY_CODES = ("validation_failed", "invalid_request")

@@ -14,6 +14,7 @@ import base64
 import contextlib
 import gzip
 import json
+import math
 import random
 import re
 import uuid
@@ -739,6 +740,16 @@ def _delete_empty_array(ctx: Ctx, reply: Reply) -> None:
         reply.payload["data"] = []
 
 
+def _limit_as_javascript(default: Override, ctx: Ctx, raw: str | None) -> int:
+    """``Number(raw)`` of a JavaScript server: a whole number in any of its forms is that number."""
+    text = (raw or "").strip()
+    if raw is not None and re.fullmatch(r"[+-]?(0[xX][0-9a-fA-F]+|([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?)", text):
+        value = int(text, 16) if text.lower().lstrip("+-").startswith("0x") else float(text)
+        if math.isfinite(value) and value == int(value) and abs(value) < 2**53:
+            raw = str(int(value))
+    return default(ctx, raw)
+
+
 def _charset(ctx: Ctx, reply: Reply) -> None:
     reply.headers["content-type"] = "application/json; charset=utf-8"
 
@@ -1275,6 +1286,11 @@ _CATALOGUE: list[Switch] = [
         "version-error-403",
         "An unknown version gets 403 invalid_request instead of 404 not_found.",
         version_error=_version_403,
+    ),
+    _variant(
+        "limit-lenient",
+        "Reads limit as JavaScript's Number() does: ' 7 ', '7.0', '+7', '7e1' and '0x10' are those whole numbers.",
+        limit=_limit_as_javascript,
     ),
     _variant(
         "method-403",
