@@ -66,6 +66,17 @@ class Exchange:
         _collect_objects(env.get("data"), out)
         return tuple(out)
 
+    @cached_property
+    def records(self) -> tuple[dict[str, Any], ...] | None:
+        """The objects a success envelope's data holds at its top: the data itself, or the objects of a data
+        array (what the description's fields describe; nested objects are the vendor's own)."""
+        env = self.envelope
+        if env is None or env.get("success") is not True:
+            return None
+        data = env.get("data")
+        items = data if isinstance(data, list) else [data]
+        return tuple(item for item in items if isinstance(item, dict))
+
     @property
     def data(self) -> Any:
         env = self.envelope

@@ -1,4 +1,8 @@
-"""ENUM-1..3: enumerated fields in responses hold values of their set."""
+"""ENUM-1..3: enumerated fields in responses hold values of their set.
+
+Which fields are enumerations comes from the target description (SPEC.md), so only the
+objects it describes are judged: the data or the objects of a data array, not objects
+nested inside them, whose members are the vendor's own (a ``status`` there is not ENUM-1's)."""
 
 from __future__ import annotations
 
@@ -10,7 +14,7 @@ from conformance.exchange import Exchange, Finding
 
 def enum_values(clause: str) -> Callable[[Exchange, CheckContext], list[Finding] | None]:
     def check(ex: Exchange, ctx: CheckContext) -> list[Finding] | None:
-        objects = ex.data_objects
+        objects = ex.records
         if not objects:
             return None
         fields = ctx.kinds(ex.resource).enum_fields(clause)

@@ -53,7 +53,7 @@ def error_shape(ex: Exchange, ctx: CheckContext) -> list[Finding] | None:
     if code not in spec.error_codes():
         findings.append(Finding.of("ENV-3", f"error_code {code!r} is not one of the spec's codes", ex))
     message = env.get("error_message")
-    if not isinstance(message, str) or not message.strip():
+    if not isinstance(message, str) or message == "":  # ENV-3: a non-empty string; " " is one
         findings.append(Finding.of("ENV-3", "error_message is missing or empty", ex))
     return findings
 

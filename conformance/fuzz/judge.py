@@ -191,6 +191,8 @@ def _judge_unusual_limit(resource: Resource, text: str) -> Expectation:
     ``5.0``, ``1e1``, ``0x10``, ``1_0``, non-ASCII digits): reading it as that number or refusing it as
     malformed both conform. Only what no reading makes a whole number must be refused as such.
     Leading zeros (``0500``) count as unusual too."""
+    if not text.strip():
+        return Expectation("STATUS-3", "an empty limit= is taken as not given or refused as malformed: either conforms")
     n = whole_number(text)
     if n is None:
         return Expectation("STATUS-3", f"limit={text!r} is not an integer", (403,), BAD_QUERY_CODES)

@@ -28,6 +28,7 @@ from urllib.parse import quote
 import jsonschema
 
 from conformance.model import Resource
+from conformance.reference import times
 from conformance.reference.behaviour import HOOKS, OMIT, ApiError, Behaviour, Ctx, Reply, not_found
 from conformance.reference.orgs import Organization, basic_credential, find_org
 from conformance.reference.store import Key, Record
@@ -716,11 +717,38 @@ def _shuffled(default: Override, ctx: Ctx, records: list[Record]) -> list[Record
 
 
 def _undeclared_fields(ctx: Ctx, reply: Reply) -> None:
-    """Server fields the description does not list: a constant, and a null time with its null epoch."""
+    """Server fields the description does not list: a constant, a null time with its null epoch, a nested
+    object whose members share names with enumerated fields, and ``last_updated_at``, an update stamp under a
+    name the model does not know, moving on every write (identical ones too)."""
+    route, data = ctx.route, reply.payload["data"]
+    if route is None or ctx.org is None:
+        return
+    touched = ctx.services.scratch.setdefault("last_updated_at", {})
+    key = (ctx.org_id, route.key)
+    if route.kind == "item" and ctx.method in ("POST", "PUT") and reply.ok:
+        touched[key] = ctx.now
+    for obj in data if isinstance(data, list) else [data]:
+        if isinstance(obj, dict):
+            obj.update({"object": route.resource.name, "archived_at": None, "archived_at_epoch": None})
+            obj["last_delivery"] = {"status": "sent", "winner_metric": "revenue", "field_type": "blob"}
+    if route.kind == "item" and isinstance(data, dict) and key in touched and ctx.method != "DELETE":
+        data["last_updated_at"] = times.format_time(touched[key].astimezone(ctx.org.zone))
+        data["last_updated_at_epoch"] = times.epoch(touched[key])
+
+
+def _write_minimal(ctx: Ctx, reply: Reply) -> None:
+    if ctx.method in ("POST", "PUT") and reply.ok and ctx.route is not None:
+        id_field = ctx.route.resource.with_role("id")
+        created = reply.status == 201
+        reply.payload["data"] = {(id_field.name if id_field else "id"): ctx.route.key[-1][1]} if created else []
+
+
+def _sparse(ctx: Ctx, reply: Reply) -> None:
     data = reply.payload["data"]
     for obj in data if isinstance(data, list) else [data]:
-        if isinstance(obj, dict) and ctx.route is not None:
-            obj.update({"object": ctx.route.resource.name, "archived_at": None, "archived_at_epoch": None})
+        if isinstance(obj, dict):
+            for name in [name for name, value in obj.items() if value is None or value == []]:
+                del obj[name]
 
 
 def _localized_message(ctx: Ctx, reply: Reply) -> None:
@@ -741,8 +769,11 @@ def _delete_empty_array(ctx: Ctx, reply: Reply) -> None:
 
 
 def _limit_as_javascript(default: Override, ctx: Ctx, raw: str | None) -> int:
-    """``Number(raw)`` of a JavaScript server: a whole number in any of its forms is that number."""
+    """``Number(raw)`` of a JavaScript server: a whole number in any of its forms is that number; an empty
+    ``limit=`` is taken as not given (a framework's default value)."""
     text = (raw or "").strip()
+    if raw is not None and not text:
+        return default(ctx, None)
     if raw is not None and re.fullmatch(r"[+-]?(0[xX][0-9a-fA-F]+|([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?)", text):
         value = int(text, 16) if text.lower().lstrip("+-").startswith("0x") else float(text)
         if math.isfinite(value) and value == int(value) and abs(value) < 2**53:
@@ -1237,6 +1268,16 @@ _CATALOGUE: list[Switch] = [
         shape_reply=_after_shape(_delete_empty_array),
     ),
     _variant(
+        "write-minimal",
+        "A create answers data: {id} and an update data: [] (ENV-2 asks only for an object or an array).",
+        shape_reply=_after_shape(_write_minimal),
+    ),
+    _variant(
+        "sparse-json",
+        "Leaves null members and empty arrays out of objects (Go's omitempty, Jackson's NON_EMPTY).",
+        shape_reply=_after_shape(_sparse),
+    ),
+    _variant(
         "utf8-raw",
         "Writes non-ASCII text as raw UTF-8 (no \\u escapes), and its error messages in German (non-ASCII).",
         shape_reply=_after_shape(_localized_message),
@@ -1265,8 +1306,9 @@ _CATALOGUE: list[Switch] = [
     ),
     _variant(
         "undeclared-fields",
-        "Objects carry server fields the description does not list (object, and archived_at: null with its "
-        "null archived_at_epoch).",
+        "Objects carry server fields the description does not list: object, archived_at: null with its null "
+        "epoch, a nested last_delivery whose members are named like enumerated fields, and last_updated_at, "
+        "moving on every write.",
         shape_reply=_after_shape(_undeclared_fields),
     ),
     _variant("charset", "Content-Type: application/json; charset=utf-8.", encode_reply=_after_encode(_charset)),
@@ -1289,7 +1331,8 @@ _CATALOGUE: list[Switch] = [
     ),
     _variant(
         "limit-lenient",
-        "Reads limit as JavaScript's Number() does: ' 7 ', '7.0', '+7', '7e1' and '0x10' are those whole numbers.",
+        "Reads limit as JavaScript's Number() does: ' 7 ', '7.0', '+7', '7e1' and '0x10' are those whole numbers; "
+        "an empty limit= is not given.",
         limit=_limit_as_javascript,
     ),
     _variant(

@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 
 from conformance import spec
-from conformance.assertions import assert_clause, assert_error, assert_ok, writable_state
+from conformance.assertions import assert_clause, assert_error, assert_ok, assert_written, writable_state
 from conformance.expect import expect
 from conformance.strategies import OUT_OF_ENUM, body_with, full_body
 
@@ -23,7 +23,7 @@ def _accepts_every_value(target, enum_field, ctx, clause):
     for value in sorted(values):
         body = body_with(resource, version, **{field.name: value})
         path, _ = target.fresh_path(resource, version, target.shared_parents(resource, version))
-        assert_ok(target.write(resource, path, body, version=version), clause, f"write of {field.name}={value!r}")
+        assert_written(target.write(resource, path, body, version=version), clause, f"write of {field.name}={value!r}")
         got = target.get(resource, path, version=version)
         stored = assert_ok(got, clause, "GET after the write")
         expect(

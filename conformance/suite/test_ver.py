@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from conformance.assertions import assert_ok, diff_states, writable_state
+from conformance.assertions import assert_ok, assert_written, diff_states, writable_state
 from conformance.expect import expect
 from conformance.strategies import full_body, minimal_body
 
@@ -30,7 +30,7 @@ def _write_and_read(target, resource, via: str, body=None):
     for version in target.model.versions:
         sent = body if body is not None and version == target.model.latest_version else minimal_body(resource, version)
         written = target.write(resource, path, sent, version=version, via=via)
-        assert_ok(written, clause, f"POST with {label.format(v=version)}")
+        assert_written(written, clause, f"POST with {label.format(v=version)}")
         reads[version] = assert_ok(
             target.get(resource, path, version=version, via=via), clause, f"GET with {label.format(v=version)}"
         )
@@ -129,7 +129,7 @@ def test_header_and_path_writes_are_equivalent(target, resource):
     for via in ("header", "path"):
         path, _ = target.fresh_path(resource, version, parent_ids=parents)
         written = target.write(resource, path, body, version=version, via=via)
-        assert_ok(written, "VER-4", f"POST with the {via} form of version {version}")
+        assert_written(written, "VER-4", f"POST with the {via} form of version {version}")
         read = assert_ok(target.get(resource, path, version=version, via="path"), "VER-4", f"GET /v{version}")
         states[via] = (writable_state(resource, version, read), written)
     diffs = diff_states(states["header"][0], states["path"][0])
