@@ -54,6 +54,16 @@ def test_fault_is_caught_under_its_clause(certify, name):
         assert run.code == (1 if level == "MUST" else 0)
 
 
+# Faults whose evidence is a stamp or a stored value. Writes that answer only {id} or [] (variant
+# write-minimal) must not hide them: the suite reads state by GET, never from a write's answer.
+@pytest.mark.parametrize("name", ["idem-touch-updated-at", "idem-created-at-moves", "idem-merge"])
+def test_fault_is_caught_when_writes_answer_minimally(certify, name):
+    clause = _expected(name)
+    args = ("--profile", "smoke", "--no-shrink", "--clause", clause, "--", "-k", "not fuzz")
+    run = certify(faults=(name,), variants=("write-minimal",), args=args)
+    assert run.verdicts()[clause] == "fail", f"{name}: {run.verdicts()[clause]}\n{run.stdout[-3000:]}"
+
+
 # The clean reference server's plain full run is tests/test_hygiene.py's (it also audits cleanup).
 
 
