@@ -650,6 +650,7 @@ def _build_record(state: RunState, unreachable: str | None = None) -> RunRecord:
         "workers": _worker_count(state.config),
         "python": os.sys.version.split()[0],
         "platform": os.sys.platform,
+        "tzdata": times.tzdata_version(),
     }
     return RunRecord(
         identity=identity,

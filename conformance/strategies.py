@@ -355,3 +355,15 @@ def _full_body(resource: Resource, version: int) -> dict[str, Any]:
 def full_body(resource: Resource, version: int) -> dict[str, Any]:
     """A valid body with every field of this version present and non-null where allowed."""
     return dict(_full_body(resource, version))
+
+
+def sparse_body(resource: Resource, version: int) -> dict[str, Any]:
+    """:func:`full_body` less every member whose absence keeps it valid: what a complete copy (IDEM-3) must
+    take back to its default when it follows a full write."""
+    schema = _write_schema(resource, version)
+    body = full_body(resource, version)
+    for name in sorted(body):
+        trial = {k: v for k, v in body.items() if k != name}
+        if _valid(schema, trial):
+            body = trial
+    return body

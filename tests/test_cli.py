@@ -9,6 +9,7 @@ import sys
 
 import pytest
 
+from conformance.checks import times
 from conftest import run_conformance
 
 KEY = {"CONFORMANCE_API_KEY": "dGVzdDprZXk="}
@@ -180,6 +181,7 @@ def test_pytest_options_pass_through(reference_server, tmp_path):
     assert {t["nodeid"] for t in ran} <= failed  # --lf: only the last run's failures
     assert [t["outcome"] for t in ran].count("failed") == 1  # -x: stopped at the first
     assert again.record["run"]["seed"] == 4242  # --hypothesis-seed is the run's seed
+    assert again.record["run"]["tzdata"] == times.tzdata_version() is not None  # TIME-3's offsets come from it
     assert again.record["run"]["pytest_args"] == ["-k", "IDEM", "-x", "--lf", "--hypothesis-seed", "4242"]
     reasons = "\n".join(again.record["not_certifiable_reasons"])
     assert "-k 'IDEM'" in reasons and "--lf" in reasons and "stopped early" in reasons

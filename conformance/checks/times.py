@@ -10,6 +10,7 @@ import re
 from collections.abc import Iterable
 from datetime import UTC, date, datetime
 from functools import cache
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, available_timezones
 
@@ -141,3 +142,23 @@ def _fmt(delta) -> str:
     sign = "+" if seconds >= 0 else "-"
     seconds = abs(seconds)
     return f"{sign}{seconds // 3600:02d}:{seconds % 3600 // 60:02d}"
+
+
+def tzdata_version() -> str | None:
+    """The IANA time zone release ``zoneinfo`` reads on this machine (TIME-3's offsets come from it), for the
+    run record: the system's (``tzdata.zi``), else the ``tzdata`` package's; ``None`` when unknown."""
+    import zoneinfo
+    from importlib import metadata
+
+    for root in zoneinfo.TZPATH:
+        try:
+            with open(Path(root) / "tzdata.zi", encoding="utf-8") as f:
+                first = f.readline()
+        except OSError:
+            continue
+        if first.startswith("# version "):
+            return first.split()[-1]
+    try:
+        return f"tzdata {metadata.version('tzdata')}"
+    except metadata.PackageNotFoundError:
+        return None

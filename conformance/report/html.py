@@ -110,6 +110,7 @@ def _identity(data: dict[str, Any]) -> str:
         ("Organization time zone", run.get("org_timezone")),
         ("Python", run.get("python")),
         ("Platform", run.get("platform")),
+        ("Time zone data", run.get("tzdata")),
     ]
     cells = "".join(
         f'<tr data-key="{e(k.lower().replace(" ", "-"))}"><th>{e(k)}</th><td>{e("—" if v is None else v)}</td></tr>'

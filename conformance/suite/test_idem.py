@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from conformance.assertions import assert_error, assert_ok, assert_written, diff_states, same_written, writable_state
 from conformance.expect import expect
-from conformance.strategies import full_body, minimal_body, valid_bodies
+from conformance.strategies import full_body, minimal_body, sparse_body, valid_bodies
 
 
 def _fresh(target, resource, version):
@@ -153,6 +153,28 @@ def test_history_independence(target, resource, data):
             f"{created} moved from {created_at} to {a.get(created)} on update",
             got,
         )
+
+
+@pytest.mark.IDEM_3
+def test_fields_left_out_return_to_defaults(target, resource):
+    """IDEM-3's core without chance: a full write, then one that leaves out what it may, reads back like a
+    fresh object written with the second body (a merging server keeps the first write's values)."""
+    version = target.version_for(resource)
+    full, sparse = full_body(resource, version), sparse_body(resource, version)
+    path, fresh = _fresh(target, resource, version), _fresh(target, resource, version)
+    assert_written(target.write(resource, path, full, version=version), "IDEM-3", "a write with every field")
+    assert_written(target.write(resource, path, sparse, version=version), "IDEM-3", "a write leaving fields out")
+    assert_written(target.write(resource, fresh, sparse, version=version), "IDEM-3", "the same write, fresh id")
+    got = target.get(resource, path, version=version)
+    a = writable_state(resource, version, assert_ok(got, "IDEM-3", "GET after both writes"))
+    b = writable_state(resource, version, assert_ok(target.get(resource, fresh, version=version), "IDEM-3", "GET"))
+    expect(
+        a == b,
+        "IDEM-3",
+        f"fields left out of a write kept earlier values (left out: {', '.join(sorted(set(full) - set(sparse)))}): "
+        + "; ".join(diff_states(a, b)),
+        got,
+    )
 
 
 @pytest.mark.IDEM_4
