@@ -3,6 +3,7 @@ and comparisons of stored objects that respect what the spec leaves open."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from datetime import date, datetime
 from typing import Any
@@ -139,3 +140,19 @@ def _naive_time(value: str) -> bool:
 
 def diff_states(a: dict[str, Any], b: dict[str, Any]) -> list[str]:
     return [f"{k}: {a.get(k)!r} vs {b.get(k)!r}" for k in sorted(set(a) | set(b)) if a.get(k) != b.get(k)]
+
+
+def mentions(value: Any, token: str) -> bool:
+    """Whether ``token`` (one of the run's unique ids) stands whole in any string inside ``value``: a listed
+    item names its object however the vendor shapes it (``id``, a nested ``{"ref": {"id": …}}``, an ``href``)."""
+    return _mentions(value, re.compile(rf"(?<![A-Za-z0-9_-]){re.escape(token)}(?![A-Za-z0-9_-])"))
+
+
+def _mentions(value: Any, pattern: re.Pattern[str]) -> bool:
+    if isinstance(value, str):
+        return pattern.search(value) is not None
+    if isinstance(value, dict):
+        return any(_mentions(v, pattern) for v in value.values())
+    if isinstance(value, list):
+        return any(_mentions(v, pattern) for v in value)
+    return False

@@ -14,7 +14,15 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from conformance.assertions import assert_error, assert_ok, assert_written, diff_states, same_written, writable_state
+from conformance.assertions import (
+    assert_error,
+    assert_ok,
+    assert_written,
+    diff_states,
+    mentions,
+    same_written,
+    writable_state,
+)
 from conformance.expect import expect
 from conformance.strategies import full_body, minimal_body, sparse_body, valid_bodies
 
@@ -54,7 +62,7 @@ def _count_in_collection(target, resource, version, path) -> int | None:
     ex = target.get(resource, coll, version=version, params=params)
     if ex.status != 200 or not isinstance(ex.data, list):
         return None
-    return sum(1 for item in ex.data if isinstance(item, dict) and object_id in item.values())
+    return sum(1 for item in ex.data if mentions(item, object_id))
 
 
 @pytest.mark.IDEM_1

@@ -1,0 +1,73 @@
+"""The judgements clause tests share (conformance/assertions.py): each accepts what SPEC.md leaves open and
+still flags what it forbids."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from conformance import spec
+from conformance.assertions import assert_ok, assert_written, mentions, same_written
+from conformance.exchange import Exchange
+from conformance.expect import ClauseViolation
+from conformance.model import load_model
+
+
+@pytest.fixture(scope="module")
+def model():
+    return load_model(str(spec.reference_openapi_path()))
+
+
+def _resource(model, name: str):
+    return next(r for r in model.resources if r.name == name)
+
+
+def _answer(status: int, data) -> Exchange:
+    body = {"success": 200 <= status < 300, "data": data, "error_code": None, "error_message": None}
+    return Exchange("GET", "https://t.test/x", {}, None, status, {}, json.dumps(body).encode())
+
+
+def test_read_your_writes_takes_omitted_empties_as_written(model):
+    campaigns = _resource(model, "campaigns")
+    v = model.latest_version
+    sent = {"name": "n", "send_on": None, "starts_at": None}
+    assert same_written(campaigns, v, sent, {"name": "n"}) == []  # nulls left out (omitempty, NON_NULL)
+    assert same_written(campaigns, v, sent, {"name": "n", "send_on": None, "starts_at": None}) == []
+    assert same_written(campaigns, v, {**sent, "send_on": "2013-03-27"}, {"name": "n"}) != []  # a value lost
+    assert same_written(campaigns, v, sent, {"name": "m"}) != []
+
+
+def test_read_your_writes_compares_times_as_instants_in_any_iso_form(model):
+    campaigns = _resource(model, "campaigns")
+    v = model.latest_version
+    read = {"name": "n", "starts_at": "2013-03-27T10:41:15-05:00"}
+    for sent in ("2013-03-27T15:41:15Z", "2013-03-27T15:41:15+00:00", "2013-03-27T16:41:15+01:00"):
+        assert same_written(campaigns, v, {"name": "n", "starts_at": sent}, read) == [], sent
+    assert same_written(campaigns, v, {"name": "n", "starts_at": "2013-03-27T15:41:16Z"}, read) != []
+    # no offset: the instant is the server's reading, not compared
+    assert same_written(campaigns, v, {"name": "n", "starts_at": "2013-03-27T10:41:15"}, read) == []
+
+
+def test_a_read_may_answer_the_object_or_an_array_holding_just_it():
+    obj = {"id": "a"}
+    assert assert_ok(_answer(200, obj), "IDEM-4", "GET") == obj
+    assert assert_ok(_answer(200, [obj]), "IDEM-4", "GET") == obj
+    for data in ([obj, obj], [], "a"):
+        with pytest.raises(ClauseViolation):
+            assert_ok(_answer(200, data), "IDEM-4", "GET")
+
+
+def test_a_write_may_answer_any_success_data():
+    for data in ({"id": "a"}, {}, [], [{"id": "a"}]):
+        assert_written(_answer(201, data), "IDEM-1", "POST")
+    with pytest.raises(ClauseViolation):
+        assert_written(_answer(404, None), "IDEM-1", "POST")
+
+
+def test_a_listed_item_mentions_its_id_however_shaped():
+    token = "cft1a2b3c00011abc"
+    for item in ({"id": token}, {"ref": {"id": token}}, {"href": f"/lists/{token}"}, [token]):
+        assert mentions(item, token), item
+    for item in ({"id": token + "d"}, {"id": "x" + token}, {"n": 1}, None):  # another id, or none
+        assert not mentions(item, token), item
