@@ -84,9 +84,10 @@ def certify(tmp_path, reference_server):
         second_key: bool = True,
         server_kw: dict[str, Any] | None = None,
         server: Any = None,
+        env: dict[str, str] | None = None,
     ) -> SuiteRun:
         handle = server or reference_server(faults, variants, **(server_kw or {}))
-        env = {"CONFORMANCE_API_KEY": handle.keys[0]}
+        env = {**(env or {}), "CONFORMANCE_API_KEY": handle.keys[0]}
         if second_key and len(handle.keys) > 1:
             env["CONFORMANCE_SECOND_API_KEY"] = handle.keys[1]
         report_dir = tmp_path / f"run{next(counter)}" / "reports"

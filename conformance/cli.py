@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import signal
 import sys
 import tempfile
 from collections.abc import Iterator
@@ -18,7 +17,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from conformance import __version__, catalogue
+from conformance import __version__, catalogue, interrupts
 from conformance.config import OPTIONS, ConfigError, resolve
 
 EXIT_USAGE = 2
@@ -63,20 +62,8 @@ def show_config(settings) -> int:
     return 0
 
 
-def _interruptible() -> None:
-    """Ctrl-C and a CI job's cancellation (SIGTERM) both end the run the same way: cleanup,
-    reports, exit 130. SIGINT is re-armed because a parent may have left it ignored (a
-    non-interactive shell's background job, a test runner's worker process)."""
-
-    def interrupt(signum: int, frame: object) -> None:
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGINT, signal.default_int_handler)
-    signal.signal(signal.SIGTERM, interrupt)
-
-
 def run(argv: list[str]) -> int:
-    _interruptible()
+    interrupts.arm()
     own, passthrough = _split(argv)
     args = _run_parser().parse_args(own)
     show = vars(args).pop("show_config", False)
@@ -221,7 +208,7 @@ def rerun(argv: list[str]) -> int:
     from conformance.bundle import RERUNNER_OWN, BundleError, extract, rerun_arguments
     from conformance.report.diff import main_diff
 
-    _interruptible()
+    interrupts.arm()
     args = _rerun_parser().parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="conformance-rerun-") as tmp:
         try:
@@ -333,7 +320,39 @@ def clauses(argv: list[str]) -> int:
     return 0
 
 
+class _ClosedPipeSafe:
+    """Standard output that outlives its reader: ``conformance clauses | head`` closes the pipe early. The rest
+    of the output goes to the null device instead of ending the command (or a run, which must still write its
+    reports and clean up) in a BrokenPipeError traceback."""
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        try:
+            return self._stream.write(text)
+        except BrokenPipeError:
+            self._to_null()
+            return len(text)
+
+    def flush(self) -> None:
+        try:
+            self._stream.flush()
+        except BrokenPipeError:
+            self._to_null()
+
+    def _to_null(self) -> None:
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, self._stream.fileno())
+        os.close(null)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+
 def main(argv: list[str] | None = None) -> int:
+    if not isinstance(sys.stdout, _ClosedPipeSafe):
+        sys.stdout = _ClosedPipeSafe(sys.stdout)  # type: ignore[assignment]
     argv = list(sys.argv[1:] if argv is None else argv)
     commands = "run, rerun, serve, clauses, report diff"
     if not argv or argv[0] in ("-h", "--help"):

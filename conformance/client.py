@@ -13,6 +13,7 @@ whatever test sent it.
 from __future__ import annotations
 
 import contextlib
+import http.client
 import json as jsonlib
 import shlex
 import socket
@@ -24,6 +25,7 @@ from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 import requests
+import urllib3
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
 from conformance.exchange import Exchange
@@ -357,13 +359,7 @@ class Client:
                     break
                 if time.monotonic() > deadline:
                     raise TargetError(late)
-        except (requests.exceptions.RequestException, OSError, ValueError) as exc:
-            if watch.expired:
-                raise TargetError(late) from None
-            if not chunks:
-                raise TargetError(f"{method} {self._safe(url)}: reading the response failed: {_reason(exc)}") from None
-            truncated = True
-        except Exception as exc:  # urllib3 protocol errors (e.g. a reset mid-body)
+        except _BROKEN_BODY as exc:  # only the transport's errors: a bug of the suite's own is never the target's
             if watch.expired:
                 raise TargetError(late) from None
             if not chunks:
@@ -418,6 +414,18 @@ class Client:
             text = self.redactor.text(body.decode("utf-8", errors="replace"))
             parts += ["--data-raw", shlex.quote(text)]
         return " ".join(parts).replace(MASK, "$CONFORMANCE_API_KEY")
+
+
+# What reading a body can raise when the target (or the network) breaks it off or garbles it: urllib3's errors
+# (a reset mid-body, a bad chunk, undecodable compression), http.client's, socket errors, and the ValueError of
+# http.client's chunk-size parser. Anything else comes from the suite and is the suite's error, never evidence.
+_BROKEN_BODY = (
+    requests.exceptions.RequestException,
+    urllib3.exceptions.HTTPError,
+    http.client.HTTPException,
+    OSError,
+    ValueError,
+)
 
 
 def _header(headers: Mapping[str, str], name: str) -> str | None:

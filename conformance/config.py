@@ -37,11 +37,14 @@ class Option:
     kind: str = "str"  # str | float | int | count (an int or "auto") | flag | list
     metavar: str | None = None
     secret: bool = False
-    pytest_flag: str | None = None  # where pytest already has the name (pytest-timeout's --timeout)
+    pytest_flag: str | None = None  # its name under plain pytest, where that is not --conformance-<flag>
 
     @property
     def plugin_flag(self) -> str:
-        return self.pytest_flag or self.flag
+        """The option's name under plain pytest: ``--conformance-seed`` for ``--seed``, so that the suite's
+        generic names (``--seed``, ``--profile``, ``--workers``, ``--timeout``) never collide with another
+        plugin's in a vendor's environment. ``--base-url`` keeps its name (shared with pytest-base-url)."""
+        return self.pytest_flag or "--conformance-" + self.flag.removeprefix("--")
 
     @property
     def env(self) -> str:
@@ -50,7 +53,11 @@ class Option:
 
 OPTIONS: tuple[Option, ...] = (
     Option(
-        "--base-url", "base_url", "API root of the target; omit to certify the bundled reference server", metavar="URL"
+        "--base-url",
+        "base_url",
+        "API root of the target; omit to certify the bundled reference server",
+        metavar="URL",
+        pytest_flag="--base-url",
     ),
     Option(
         "--openapi",
@@ -145,7 +152,6 @@ OPTIONS: tuple[Option, ...] = (
         "seconds per request (default 10)",
         kind="float",
         metavar="S",
-        pytest_flag="--request-timeout",
     ),
     Option(
         "--api-key",

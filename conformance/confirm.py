@@ -19,6 +19,7 @@ import pytest
 from _pytest.runner import runtestprotocol
 
 from conformance.recorder import Recorder
+from conformance.workers import from_wire, to_wire
 
 
 class Confirmer:
@@ -40,9 +41,11 @@ class Confirmer:
                 self.recorder.begin(item.nodeid)
                 again = runtestprotocol(item, nextitem=nextitem, log=False)
                 reproduced.update(charged & charged_clauses(again))
-            info = getattr(reports[-1], "conformance", None)
-            if info is not None:
+            wire = getattr(reports[-1], "conformance", None)
+            if wire is not None:
+                info = from_wire(wire)
                 info["confirmation"] = {"attempts": self.runs, "reproduced": {c: reproduced[c] for c in charged}}
+                reports[-1].conformance = to_wire(info)  # type: ignore[attr-defined]
         for report in reports:
             ihook.pytest_runtest_logreport(report=report)
         ihook.pytest_runtest_logfinish(nodeid=item.nodeid, location=item.location)
@@ -53,7 +56,8 @@ def charged_clauses(reports: list[Any]) -> set[str]:
     """Clauses a run of one test found violated: its clause violation and its check-layer findings."""
     out: set[str] = set()
     for report in reports:
-        info = getattr(report, "conformance", None) or {}
+        wire = getattr(report, "conformance", None)
+        info = from_wire(wire) if wire is not None else {}
         violation = info.get("violation") or {}
         if report.failed and report.when == "call" and violation.get("clause"):
             out.add(violation["clause"])

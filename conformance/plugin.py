@@ -23,7 +23,7 @@ from typing import Any
 
 import pytest
 
-from conformance import __version__, catalogue, certified, workers
+from conformance import __version__, catalogue, certified, interrupts, workers
 from conformance.checks import times
 from conformance.checks.context import CheckContext
 from conformance.client import Client, Ledger, TargetError
@@ -44,14 +44,24 @@ EXIT_UNREACHABLE = 3
 EXIT_INTERRUPTED = 130
 CERTIFICATION_PROFILE = certified.CERTIFICATION_PROFILE
 MESSAGE_CHARS = 3000
+OBSERVATIONS_CAP = 50_000  # run-wide (instant, offset) pairs: far more than a certification run sees
 
 STATE = pytest.StashKey["RunState"]()
 
 
 # -- options and markers -----------------------------------------------------------------
-def pytest_addoption(parser: pytest.Parser) -> None:
+BASE_URL_PLUGIN = "base_url"  # pytest-base-url's entry point name; it owns --base-url when installed
+
+
+def pytest_addoption(parser: pytest.Parser, pluginmanager: pytest.PytestPluginManager) -> None:
+    """Every option is ``--conformance-<name>`` (``--conformance-seed``, ...), except ``--base-url``, which is
+    pytest-base-url's when that plugin is there (pytest-playwright and pytest-selenium bring it): the suite then
+    reads that option instead of adding a second one, which would end every pytest run in argparse's conflict."""
     group = parser.getgroup("conformance", "conformance suite (see `conformance run --help`)")
+    theirs = base_url_is_theirs(pluginmanager)
     for opt in OPTIONS:
+        if opt.dest == "base_url" and theirs:
+            continue
         kwargs: dict[str, Any] = {"dest": f"conformance_{opt.dest}", "help": opt.help}
         if opt.kind == "flag":
             kwargs.update(action="store_true", default=False)
@@ -60,6 +70,36 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         else:
             kwargs.update(default=None, metavar=opt.metavar)
         group.addoption(opt.plugin_flag, **kwargs)
+
+
+def base_url_is_theirs(pluginmanager: pytest.PytestPluginManager) -> bool:
+    """Whether pytest-base-url defines ``--base-url`` in this pytest run (registered already, or about to be:
+    entry points load in no fixed order)."""
+    if pluginmanager.has_plugin(BASE_URL_PLUGIN):
+        return True
+    if pluginmanager.is_blocked(BASE_URL_PLUGIN) or os.environ.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD"):
+        return False
+    from importlib.util import find_spec
+
+    return find_spec("pytest_base_url") is not None
+
+
+def _cli_values(config: pytest.Config) -> dict[str, Any]:
+    values = {opt.dest: config.getoption(f"conformance_{opt.dest}", None) for opt in OPTIONS}
+    if values["base_url"] is None and _given_base_url(config):
+        values["base_url"] = config.getoption("base_url", None)  # pytest-base-url's option
+    return values
+
+
+def _given_base_url(config: pytest.Config) -> bool:
+    """``--base-url`` on this run's command line (or its addopts): pytest-base-url also fills its option from
+    ``PYTEST_BASE_URL`` and its ini key, which name the vendor's own application, not the suite's target."""
+    import shlex
+
+    args = [str(a) for a in config.invocation_params.args]
+    args += shlex.split(os.environ.get("PYTEST_ADDOPTS", ""))
+    args += [str(a) for a in config.getini("addopts")]
+    return any(a == "--base-url" or a.startswith("--base-url=") for a in args)
 
 
 def _is_suite_run(config: pytest.Config) -> bool:
@@ -105,9 +145,8 @@ def pytest_configure(config: pytest.Config) -> None:
         config.addinivalue_line("markers", f"{clause.marker}: {clause.id} ({clause.level}) {clause.title}")
     if not _is_suite_run(config):
         return
-    cli = {opt.dest: config.getoption(f"conformance_{opt.dest}") for opt in OPTIONS}
     try:
-        settings = resolve(cli)
+        settings = resolve(_cli_values(config))
     except ConfigError as exc:
         pytest.exit(f"conformance: {exc}", returncode=EXIT_USAGE)
     try:
@@ -165,7 +204,7 @@ def _configure_hypothesis(state: RunState) -> None:
         database=DirectoryBasedExampleDatabase(str(Path(state.settings.report_dir) / ".hypothesis")),
         suppress_health_check=list(HealthCheck),
         phases=[Phase.explicit, Phase.reuse, Phase.generate, *([] if state.settings.no_shrink else [Phase.shrink])],
-        print_blob=True,
+        print_blob=False,  # its @reproduce_failure advice is for test authors; the run's seed replays it
         stateful_step_count=profile.stateful_steps,
     )
     settings.load_profile("conformance")
@@ -226,7 +265,8 @@ class RunState:
         self.recorder = Recorder(CheckContext(model, settings.zone), settings.second_zone)
         self.tests: dict[str, TestRecord] = {}
         self.run_findings: list[Finding] = []
-        self.observations: set[tuple[int, int]] = set()
+        self.observations: set[tuple[int, int]] = set()  # (instant, offset) of the first key's times, run-wide
+        self.zone_candidates: list[str] | None = None
         self.cleanups: list[dict[str, Any]] = []
         self.workers_started: set[str] = set()  # xdist workers (gateway ids), in the controller
         self.workers_reported: set[str] = set()  # ... whose hand-over arrived
@@ -246,6 +286,12 @@ class RunState:
             settings.second_api_key = shared.get("second_api_key")
             settings.ca_bundle = shared.get("ca_bundle")
             self.fatal = shared.get("fatal")
+
+    def observe(self, pairs: Any) -> None:
+        """Merge one test's (instant, offset) observations for the run-wide TIME-3 zone check."""
+        room = OBSERVATIONS_CAP - len(self.observations)
+        if room > 0:
+            self.observations.update((int(t), int(o)) for t, o in list(pairs)[:room])
 
     @property
     def target_profile(self):
@@ -305,10 +351,10 @@ class RunHooks:
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_testnodedown(self, node: Any, error: Any) -> None:
-        output = getattr(node, "workeroutput", {}) or {}
-        if "conformance_cleanup" in output:
+        handed = workers.received(getattr(node, "workeroutput", {}) or {})
+        if handed is not None:
             self.state.workers_reported.add(node.gateway.id)
-        _take_over(self.state, output)
+            _take_over(self.state, handed)
 
     def pytest_deselected(self, items: list[pytest.Item]) -> None:
         self.state.deselected += len(items)
@@ -321,7 +367,8 @@ class RunHooks:
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
         if exitstatus == pytest.ExitCode.INTERRUPTED and not self.state.is_worker:
             self.state.interrupted = True
-            self.state.weakenings.append("the run was interrupted (Ctrl-C) before every test ran")
+            cause = interrupts.cause()
+            self.state.weakenings.append(f"the run was interrupted ({cause}) before every test ran")
         _finish(self.state, session)
 
 
@@ -368,36 +415,6 @@ def write_unreachable(config_like: Any, s: Settings, model: TargetModel, reason:
     _write_reports(state)
 
 
-# -- fixtures -----------------------------------------------------------------------------
-@pytest.fixture(scope="session")
-def target(request: pytest.FixtureRequest) -> Target:
-    state = request.config.stash.get(STATE, None)
-    if state is None or state.target is None:
-        pytest.skip("not a conformance run (use `conformance run` or `pytest --pyargs conformance`)")
-    if state.fatal:
-        pytest.skip(f"target cannot be tested: {state.fatal}")
-    return state.target
-
-
-@pytest.fixture(scope="session")
-def model(target: Target) -> TargetModel:
-    return target.model
-
-
-def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    """Parametrize ``resource`` over the target model's resources."""
-    if "resource" not in metafunc.fixturenames:
-        return
-    state = metafunc.config.stash.get(STATE, None)
-    resources = state.model.resources if state else []
-    if resources:
-        metafunc.parametrize("resource", resources, ids=[r.name for r in resources])
-    else:
-        metafunc.parametrize(
-            "resource", [pytest.param(None, marks=pytest.mark.skip("no item paths in the description"))]
-        )
-
-
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     state = config.stash.get(STATE, None)
     if state is None:
@@ -434,15 +451,38 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None):
         state.recorder.end()
 
 
-@pytest.hookimpl(hookwrapper=True)
+@pytest.hookimpl(hookwrapper=True, tryfirst=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
+    """Attach the test's result for the controller as ``report.conformance`` (JSON text: see
+    :mod:`conformance.workers`). The outermost wrapper, so it sees what every other plugin added to the
+    report; a failure of its own is this test's ``error``, never the run's ``INTERNALERROR``."""
     outcome = yield
     state = item.config.stash.get(STATE, None)
     if state is None:
         return
     report = outcome.get_result()
+    clauses = _clauses_of(item)
+    try:
+        info = _test_result(state, item, call, report, clauses)
+        _redact_report(item.config, report, state.redactor)
+        report.conformance = workers.to_wire(info)
+    except Exception as exc:
+        report.conformance = workers.to_wire(_suite_error(clauses, "recording this test's result", exc))
+    if state.is_worker:
+        problem = workers.unsendable(item.config, report)
+        if problem is not None:
+            _make_sendable(item.config, report)
+            reason = f"the test's data could not be handed to the controller ({problem})"
+            report.conformance = workers.to_wire(
+                {"clauses": clauses, "kind": "error", "message": reason, "when": call.when}
+            )
+
+
+def _test_result(
+    state: RunState, item: pytest.Item, call: pytest.CallInfo, report: pytest.TestReport, clauses: list[str]
+) -> dict[str, Any]:
     redactor = state.redactor
-    info: dict[str, Any] = {"clauses": _clauses_of(item)}
+    info: dict[str, Any] = {"clauses": clauses}
     if call.excinfo is not None and report.failed:
         violation = find_violation(call.excinfo.value)
         if violation is not None:
@@ -455,13 +495,28 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
             info["kind"] = "setup"
         else:
             info["kind"] = "error"
-        info["message"] = _message(call.excinfo, redactor)
+        info["message"] = _message(call.excinfo, violation, redactor)
     elif report.skipped and isinstance(report.longrepr, tuple):
         info["message"] = redactor.text(str(report.longrepr[2]))
     if call.when == "teardown" and state.recorder.current is not None:
         info["capture"] = redactor.obj(state.recorder.current.to_dict())
-    _redact_report(item.config, report, redactor)
-    report.conformance = info  # plain data: crosses xdist workers with the report
+    return info
+
+
+def _suite_error(clauses: list[str], doing: str, exc: BaseException) -> dict[str, Any]:
+    """The result of a test the suite itself could not record: its clauses are ``error``, with the reason."""
+    return {"clauses": clauses, "kind": "error", "message": f"the suite failed {doing}: {type(exc).__name__}: {exc}"}
+
+
+def _make_sendable(config: pytest.Config, report: pytest.TestReport) -> None:
+    """Drop what xdist cannot send of a report: each attribute whose serialized form execnet refuses (other
+    plugins' additions, where unsendable values come from), and the longrepr's structure (kept as text)."""
+    data = config.hook.pytest_report_to_serializable(config=config, report=report) or {}
+    for name, value in data.items():
+        if name in vars(report) and name != "longrepr" and not workers.sendable(value):
+            delattr(report, name)
+    if report.longrepr is not None and not workers.sendable(data.get("longrepr")):
+        report.longrepr = str(report.longrepr)
 
 
 def _redact_report(config: pytest.Config, report: pytest.TestReport, redactor: Redactor) -> None:
@@ -488,25 +543,41 @@ def _redact_report(config: pytest.Config, report: pytest.TestReport, redactor: R
     report.longrepr = clean.longrepr if clean is not None else redactor.text(str(report.longrepr))
 
 
-_VIOLATION_PREFIX = f"{ClauseViolation.__module__}.{ClauseViolation.__qualname__}: "
+HYPOTHESIS_NOTES = ("Falsifying example", "You can reproduce this example", "@reproduce_failure", "Failing test case")
 
 
-def _message(excinfo: pytest.ExceptionInfo, redactor: Redactor) -> str:
-    """The exception as one text (hypothesis' notes, such as the falsifying example, included); a clause
-    violation without its class path, which says nothing to a reader of the report."""
-    text = excinfo.exconly().removeprefix(_VIOLATION_PREFIX)
+def _message(excinfo: pytest.ExceptionInfo, violation: ClauseViolation | None, redactor: Redactor) -> str:
+    """What went wrong, in the suite's words: a violation's own ``[CLAUSE] message``, any other exception as
+    ``Type: message``. Hypothesis' notes (its falsifying example, ``@reproduce_failure``, which a vendor
+    running the installed suite cannot use) are left out: the record's seed and each finding's curl line
+    replay it."""
+    if violation is not None:
+        text = str(violation)
+    else:
+        exc = excinfo.value
+        text = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+        text = "\n".join(line for line in text.splitlines() if not line.lstrip().startswith(HYPOTHESIS_NOTES))
     if len(text) > MESSAGE_CHARS:
         text = text[:MESSAGE_CHARS] + " …"
     return redactor.text(text)
 
 
 def _log_report(state: RunState, report: pytest.TestReport) -> None:
-    info = getattr(report, "conformance", None)
-    if info is None:
+    wire = getattr(report, "conformance", None)
+    if wire is None:
         return
+    try:
+        info = workers.from_wire(wire)
+        _merge_result(state, report, info)
+    except Exception as exc:  # a result the suite cannot read is this test's error, not the run's end
+        rec = state.tests.setdefault(report.nodeid, TestRecord(report.nodeid, []))
+        rec.outcome, rec.message = "error", _suite_error([], "reading this test's result", exc)["message"]
+
+
+def _merge_result(state: RunState, report: pytest.TestReport, info: dict[str, Any]) -> None:
     rec = state.tests.setdefault(report.nodeid, TestRecord(report.nodeid, info["clauses"]))
     rec.duration += report.duration
-    if report.failed:
+    if report.failed or info.get("kind") == "error":
         kind = info.get("kind", "error")
         if report.when != "call" or kind in ("error", "setup"):
             if rec.outcome != "failed":
@@ -527,9 +598,9 @@ def _log_report(state: RunState, report: pytest.TestReport) -> None:
         for cid, reason in capture.get("errors", {}).items():
             rec.check_errors.setdefault(cid, reason)
         state.keyed.update(capture.get("keyed", {}))
+        state.observe(capture.get("observations", []))
     if info.get("confirmation"):
         rec.confirmation = info["confirmation"]
-        state.observations.update(tuple(p) for p in capture["observations"])
 
 
 # -- the end of the run ---------------------------------------------------------------
@@ -538,10 +609,15 @@ def _take_over(state: RunState, output: dict[str, Any]) -> None:
     state.throttled.extend(output.get("conformance_throttled", []))
     if "conformance_cleanup" in output:
         state.cleanups.append(output["conformance_cleanup"])
-        outside = output.get("conformance_outside") or {}
-        state.run_findings.extend(Finding.from_dict(f) for f in outside.get("findings", []))
-        state.outside_errors.update(outside.get("errors", {}))
-        state.keyed.update(outside.get("keyed", {}))
+        _merge_outside(state, output.get("conformance_outside") or {})
+
+
+def _merge_outside(state: RunState, outside: dict[str, Any]) -> None:
+    """What the check layer found on a process's set-up and cleanup responses (outside any test)."""
+    state.run_findings.extend(Finding.from_dict(f) for f in outside.get("findings", []))
+    state.outside_errors.update(outside.get("errors", {}))
+    state.keyed.update(outside.get("keyed", {}))
+    state.observe(outside.get("observations", []))
 
 
 def _await_workers(state: RunState, config: pytest.Config) -> None:
@@ -574,36 +650,32 @@ def _finish(state: RunState, session: pytest.Session) -> None:
     state.throttled.extend(throttled)
     if cleanup:
         state.cleanups.append(cleanup)
-    outside = state.redactor.obj(outside)
-    state.run_findings.extend(Finding.from_dict(f) for f in outside["findings"])
-    state.outside_errors.update(outside.get("errors", {}))
-    state.keyed.update(outside.get("keyed", {}))
+    _merge_outside(state, state.redactor.obj(outside))
     state.record = _build_record(state)
     _write_reports(state)
     session.exitstatus = state.record.exit_code
 
 
 def _zone_consistency(state: RunState) -> TestRecord | None:
-    """TIME-3 across the run when no zone was given: one IANA zone must fit every offset."""
-    if state.settings.zone is not None or not state.observations:
+    """TIME-3 across the run when no zone was given: one IANA zone must fit every (instant, offset) the first
+    key's responses showed, in every test (each test alone may be consistent: a server can use one zone for
+    one resource and another for the next). The zones that fit are recorded as ``run.zone_candidates``."""
+    if state.settings.zone is not None:
+        return None
+    state.zone_candidates = times.candidate_zones(state.observations) if state.observations else []
+    if not state.observations:
         return None
     rec = TestRecord("run::time-zone-consistency", [], checked={"TIME-3": len(state.observations)})
-    zones = times.candidate_zones(state.observations)
-    state.zone_candidates = zones
-    if not zones:
-        sample = ", ".join(
-            f"{datetime.fromtimestamp(t, UTC):%Y-%m-%dT%H:%M:%SZ}@{o // 3600:+03d}:{abs(o) % 3600 // 60:02d}"
-            for t, o in sorted(state.observations)[:12]
-        )
-        rec.findings.append(
-            Finding(
-                "TIME-3",
-                f"no single IANA zone fits the {len(state.observations)} observed "
-                f"(instant, offset) pairs, e.g. {sample}",
-                None,
-                rec.nodeid,
-            )
-        )
+    if not state.zone_candidates:
+        closest = times.closest_zones(state.observations)
+        near = "; ".join(f"{times.name_zones(zones)} fit {fits} of {of}" for zones, fits, of in closest)
+        message = f"no single IANA zone fits the {len(state.observations)} (instant, offset) pairs of this run"
+        if closest:
+            best = closest[0][0][0]
+            misses = [pair for pair in sorted(state.observations) if not times.fits(best, *pair)]
+            strays = ", ".join(times.describe_pair(*pair) for pair in misses[:6])
+            message += f"; closest: {near}; {best} does not fit {len(misses)} of them, e.g. {strays}"
+        rec.findings.append(Finding("TIME-3", message, None, rec.nodeid, {"closest_zones": near}))
     return rec
 
 
@@ -641,7 +713,7 @@ def _build_record(state: RunState, unreachable: str | None = None) -> RunRecord:
         "openapi": {"source": state.model.source, "sha256": state.model.sha256, "documents": state.documents},
         "org_timezone": s.org_timezone,
         "second_org_timezone": s.second_org_timezone,
-        "zone_candidates": getattr(state, "zone_candidates", None),
+        "zone_candidates": state.zone_candidates,
         "id_prefix": state.prefix,
         "throttled": {"retries": len(state.throttled), "sample": state.throttled[:10]},
         "hints": _hints(state),

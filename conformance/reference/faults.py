@@ -497,6 +497,10 @@ def _zone_first_org(default: Override, ctx: Ctx) -> tzinfo:
     return ctx.services.orgs[0].zone
 
 
+def _zone_utc_when_nested(default: Override, ctx: Ctx) -> tzinfo:
+    return UTC if ctx.path.count("/") > 2 else default(ctx)
+
+
 def _date_with_time(default: Override, ctx: Ctx, value: str) -> str:
     return default(ctx, value) + "T00:00:00"
 
@@ -1151,6 +1155,13 @@ _CATALOGUE: list[Switch] = [
         "TIME-3",
         "Renders every organization's times in the first one's zone (a server-wide zone setting).",
         zone=_zone_first_org,
+    ),
+    _fault(
+        "time-zone-per-resource",
+        "TIME-3",
+        "Renders nested resources' times in UTC, the others in the organization's zone (one serializer never "
+        "got the zone): each test alone sees one zone, the run sees two.",
+        zone=_zone_utc_when_nested,
     ),
     _fault(
         "time-date-with-time",

@@ -1,8 +1,10 @@
-"""Parametrization of the clause tests from the target model.
+"""The clause tests' fixtures and their parametrization from the target model.
 
-Tests ask for ``enum_field``, ``time_field``, ``date_field`` or ``versioned_field``
-and get one run per matching (resource, field) of the target description; with
-none, one skipped run that says why (the clause is then ``skip``: not applicable).
+Tests ask for ``target`` (the run's connection to the server under test), ``resource``,
+``enum_field``, ``time_field``, ``date_field`` or ``versioned_field`` and get one run per
+matching resource or (resource, field) of the target description; with none, one skipped
+run that says why (the clause is then ``skip``: not applicable). They live here, not in the
+plugin, so that installing the suite never touches a fixture name of anyone else's tests.
 """
 
 from __future__ import annotations
@@ -14,7 +16,36 @@ import pytest
 from conformance import spec
 from conformance.catalogue import clause_id_from_marker
 from conformance.checks.context import CheckContext
+from conformance.model import TargetModel
 from conformance.plugin import STATE
+from conformance.target import Target
+
+
+@pytest.fixture(scope="session")
+def target(request: pytest.FixtureRequest) -> Target:
+    state = request.config.stash.get(STATE, None)
+    if state is None or state.target is None:
+        pytest.skip("not a conformance run (use `conformance run` or `pytest --pyargs conformance`)")
+    if state.fatal:
+        pytest.skip(f"target cannot be tested: {state.fatal}")
+    return state.target
+
+
+@pytest.fixture(scope="session")
+def model(target: Target) -> TargetModel:
+    return target.model
+
+
+@pytest.fixture(scope="session")
+def base_url(target: Target) -> str:
+    """pytest-base-url's fixture, where that plugin is installed, names the suite's target in the suite."""
+    return target.client.base_url
+
+
+@pytest.fixture(scope="session")
+def _verify_url() -> None:
+    """pytest-base-url's autouse check of its URL (``VERIFY_BASE_URL``) is off in the suite: the run's preflight
+    checks the target with the run's TLS trust, which that check would not use."""
 
 
 def _fields(metafunc: pytest.Metafunc, kind: str):
@@ -36,6 +67,8 @@ def _fields(metafunc: pytest.Metafunc, kind: str):
 
 @pytest.hookimpl
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "resource" in metafunc.fixturenames:
+        _resources(metafunc)
     if "fuzz_op" in metafunc.fixturenames:
         _fuzz_operations(metafunc)
     for kind in ("enum", "time", "date", "versioned"):
@@ -48,6 +81,16 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         else:
             why = f"the target description has no writable {kind} field this clause applies to"
             metafunc.parametrize(name, [pytest.param(None, marks=pytest.mark.skip(reason=why))])
+
+
+def _resources(metafunc: pytest.Metafunc) -> None:
+    state = metafunc.config.stash.get(STATE, None)
+    resources = state.model.resources if state else []
+    if resources:
+        metafunc.parametrize("resource", resources, ids=[r.name for r in resources])
+    else:
+        why = "no item paths in the description"
+        metafunc.parametrize("resource", [pytest.param(None, marks=pytest.mark.skip(reason=why))])
 
 
 def _fuzz_operations(metafunc: pytest.Metafunc) -> None:

@@ -1,0 +1,97 @@
+"""A run never dies, and never blames the target for the suite's own faults.
+
+- Generated data crosses xdist workers as text: huge integers, floats, deep nesting and astral-plane
+  strings in fuzz bodies (and times in year 1 echoed back) never end a parallel run in INTERNALERROR.
+- A test whose result cannot be handed to the controller costs that test (its clauses ``error``,
+  with the reason), never the run; the reports are written and the exit code keeps the contract.
+- An exception in the suite's own code while reading a response is the suite's, never a finding.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+
+from conformance import spec
+from conformance.client import Client, TargetError
+from conformance.redact import Redactor
+
+PLUGINS = Path(__file__).parent / "plugins"
+FUZZ_CLAUSES = ("IDEM-1", "IDEM-2", "IDEM-4", "JSON-2", "STATUS-3", "TIME-3")
+
+
+def wide_description(tmp_path: Path) -> Path:
+    """The reference description with ``format: date-time`` times (any year, not the spec's pattern) and
+    campaigns that take an unbounded integer, a number, a free-form object and a string: what a vendor's
+    looser description lets schemathesis generate, echoed back by the reference server."""
+    folder = tmp_path / "wide"
+    shutil.copytree(spec.reference_openapi_path().parent, folder)
+    path = folder / spec.reference_openapi_path().name
+    doc = yaml.safe_load(path.read_text())
+    schemas = doc["components"]["schemas"]
+    schemas["Time"] = {"type": "string", "format": "date-time"}
+    schemas["CampaignWrite"]["properties"].update(
+        {
+            "audience_size": {"type": "integer"},
+            "ratio": {"type": "number"},
+            "meta": {"type": "object", "additionalProperties": True},
+            "note": {"type": "string"},
+        }
+    )
+    path.write_text(yaml.safe_dump(doc, sort_keys=False))
+    return path
+
+
+def test_wide_generated_values_never_end_a_parallel_run(certify, reference_server, tmp_path):
+    description = wide_description(tmp_path)
+    server = reference_server(description=str(description))
+    args = ("--openapi", str(description), "--workers", "2", "--fuzz-examples", "60", "--seed", "7")
+    for clause in FUZZ_CLAUSES:
+        args += ("--clause", clause)
+    run = certify(server=server, args=(*args, "--", "-k", "fuzz"))
+    assert "INTERNALERROR" not in run.stdout + run.stderr, (run.stdout + run.stderr)[-4000:]
+    assert "Traceback" not in run.stderr, run.stderr[-4000:]
+    assert run.code in (0, 1), run.stdout[-3000:]
+    record = run.record
+    assert record["run"]["workers"] == 2
+    fuzzed = [t for t in record["tests"] if "test_fuzz_operation" in t["nodeid"]]
+    assert fuzzed and all(t["outcome"] != "error" for t in fuzzed), [t for t in fuzzed if t["outcome"] == "error"]
+    assert not any(c["verdict"] == "not_verified" for c in record["clauses"] if c["id"] in FUZZ_CLAUSES)
+
+
+def test_a_result_that_cannot_be_sent_is_that_tests_error(certify, reference_server):
+    """A plugin attaches -2**40 (which execnet cannot send) to one test's report: that test is ``error`` with
+    the reason, every other test keeps its verdict, and the run ends by the contract with its reports."""
+    server = reference_server()
+    args = ("--clause", "ENV", "--workers", "2", "--", "-p", "unsendable_report")
+    run = certify(server=server, args=args, env={"PYTHONPATH": str(PLUGINS)})
+    assert "INTERNALERROR" not in run.stdout + run.stderr, (run.stdout + run.stderr)[-4000:]
+    assert run.code == 1, run.stdout[-3000:]
+    tests = {t["nodeid"]: t for t in run.record["tests"]}
+    victim = next(t for nodeid, t in tests.items() if nodeid.endswith("test_success_envelope[campaigns]"))
+    assert victim["outcome"] == "error"
+    assert "could not be handed to the controller" in victim["message"], victim
+    others = [t for nodeid, t in tests.items() if t is not victim]
+    assert others and all(t["outcome"] in ("passed", "skipped") for t in others), others
+    verdicts = run.verdicts()
+    assert {verdicts[c] for c in victim["clauses"]} == {"error"}
+    assert (run.report_dir / "report.html").is_file() and (run.report_dir / "junit.xml").is_file()
+
+
+def test_a_suite_error_while_reading_a_body_is_not_the_targets(reference_server, monkeypatch):
+    """Only the transport's errors are judged as the target's (a broken-off body is a truncated response or
+    an unreachable target); an error in the suite's own reading code propagates as the suite's."""
+    server = reference_server()
+    client = Client(server.base_url, None, verify=server.ca_bundle, timeout=5, redactor=Redactor([]))
+    assert client.request("GET", "/", auth=None).status  # the server answers
+    monkeypatch.setattr("conformance.client._CHUNK", "a bug of the suite's own")
+    with pytest.raises(TypeError):
+        client.request("GET", "/", auth=None)
+    monkeypatch.undo()
+    try:
+        assert client.request("GET", "/", auth=None).status
+    except TargetError as exc:  # pragma: no cover - the server answered above
+        pytest.fail(f"the client is unusable after a suite error: {exc}")
