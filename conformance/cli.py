@@ -110,8 +110,25 @@ def run(argv: list[str]) -> int:
     for opt in OPTIONS:
         if opt.secret and getattr(args, opt.dest):
             os.environ[opt.env] = getattr(args, opt.dest)
-    code = pytest.main(pytest_args + passthrough)
-    return _exit_code(int(code))
+    watch = _InternalErrors()
+    code = int(pytest.main(pytest_args + passthrough, plugins=[watch]))
+    if watch.seen and code == 3:  # pytest's INTERNALERROR shares 3 with the contract's "target unreachable"
+        print(
+            "conformance: the suite itself failed (INTERNALERROR above); this is not the target's fault",
+            file=sys.stderr,
+        )
+        return 1
+    return _exit_code(code)
+
+
+class _InternalErrors:
+    """Plugin object: notes an INTERNALERROR, so that pytest's exit code 3 for it is not read as the contract's
+    3, target unreachable."""
+
+    seen = False
+
+    def pytest_internalerror(self, excrepr: object, excinfo: object) -> None:
+        self.seen = True
 
 
 def passthrough_only_help(passthrough: list[str]) -> bool:

@@ -369,7 +369,24 @@ class RunHooks:
             self.state.interrupted = True
             cause = interrupts.cause()
             self.state.weakenings.append(f"the run was interrupted ({cause}) before every test ran")
-        _finish(self.state, session)
+        try:
+            _finish(self.state, session)
+        except Exception as exc:  # the suite's own failure must not cost the results it already has
+            _finish_after_failure(self.state, session, exc)
+
+
+def _finish_after_failure(state: RunState, session: pytest.Session, exc: Exception) -> None:
+    reason = f"the suite failed while finishing the run: {type(exc).__name__}: {exc}"
+    print(f"conformance: {state.redactor.text(reason)}", file=os.sys.stderr)
+    if state.is_worker:
+        return
+    state.weakenings.append(reason)
+    try:
+        state.record = _build_record(state)
+        _write_reports(state)
+        session.exitstatus = max(1, state.record.exit_code)
+    except Exception:
+        session.exitstatus = 1
 
 
 def _resolve_target(state: RunState) -> None:
@@ -565,6 +582,8 @@ def _message(excinfo: pytest.ExceptionInfo, violation: ClauseViolation | None, r
 def _log_report(state: RunState, report: pytest.TestReport) -> None:
     wire = getattr(report, "conformance", None)
     if wire is None:
+        if report.failed and report.when not in ("setup", "call", "teardown"):  # xdist: the worker died in it
+            _lost(state, report)
         return
     try:
         info = workers.from_wire(wire)
@@ -572,6 +591,36 @@ def _log_report(state: RunState, report: pytest.TestReport) -> None:
     except Exception as exc:  # a result the suite cannot read is this test's error, not the run's end
         rec = state.tests.setdefault(report.nodeid, TestRecord(report.nodeid, []))
         rec.outcome, rec.message = "error", _suite_error([], "reading this test's result", exc)["message"]
+
+
+def _lost(state: RunState, report: pytest.TestReport) -> None:
+    """A test whose worker died while running it (xdist reports it for the worker): its clauses are ``error``
+    with xdist's account, instead of silently ``not_verified``."""
+    rec = state.tests.setdefault(report.nodeid, TestRecord(report.nodeid, _clauses_by_nodeid(report.nodeid)))
+    rec.outcome, rec.message = "error", f"the suite lost this test: {report.longrepr}"
+
+
+def _clauses_by_nodeid(nodeid: str) -> list[str]:
+    """The clauses of a suite test known only by its node id (the controller of a parallel run collects no
+    tests): read from the test function's and its module's markers."""
+    import importlib
+
+    path, _, name = nodeid.partition("::")
+    module_name = "conformance.suite." + Path(path).stem
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError:
+        return []
+    obj: Any = module
+    for part in name.split("[")[0].split("::"):
+        obj = getattr(obj, part, None)
+    marks = [*getattr(module, "pytestmark", []), *getattr(obj, "pytestmark", [])]
+    out: list[str] = []
+    for mark in marks:
+        cid = catalogue.clause_id_from_marker(mark.name)
+        if cid and cid not in out:
+            out.append(cid)
+    return out
 
 
 def _merge_result(state: RunState, report: pytest.TestReport, info: dict[str, Any]) -> None:

@@ -95,3 +95,16 @@ def test_a_suite_error_while_reading_a_body_is_not_the_targets(reference_server,
         assert client.request("GET", "/", auth=None).status
     except TargetError as exc:  # pragma: no cover - the server answered above
         pytest.fail(f"the client is unusable after a suite error: {exc}")
+
+
+def test_a_test_whose_worker_died_is_that_tests_error(certify, reference_server):
+    server = reference_server()
+    args = ("--clause", "ENV", "--workers", "2", "--", "-p", "worker_crash")
+    run = certify(server=server, args=args, env={"PYTHONPATH": str(PLUGINS)})
+    assert "Traceback" not in run.stderr, run.stderr[-3000:]
+    assert run.code == 1, run.stdout[-3000:]
+    tests = {t["nodeid"]: t for t in run.record["tests"]}
+    lost = next(t for nodeid, t in tests.items() if nodeid.endswith("test_error_envelope[campaigns]"))
+    assert lost["outcome"] == "error" and "crashed" in lost["message"], lost
+    assert lost["clauses"] and {run.verdicts()[c] for c in lost["clauses"]} == {"error"}
+    assert any(t["outcome"] == "passed" for t in tests.values())
