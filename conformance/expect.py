@@ -25,7 +25,9 @@ def expect(condition: Any, clause: str, message: str, exchange: Exchange | None 
 
 
 def find_violation(exc: BaseException | None) -> ClauseViolation | None:
-    """The first :class:`ClauseViolation` in ``exc`` or its groups/causes (hypothesis wraps them)."""
+    """The first :class:`ClauseViolation` in ``exc`` or its groups and explicit causes (hypothesis wraps them).
+    Not in an exception's context: a violation the suite was handling when its own code then failed is the
+    suite's error, not the target's finding."""
     seen: set[int] = set()
     stack = [exc]
     while stack:
@@ -36,5 +38,5 @@ def find_violation(exc: BaseException | None) -> ClauseViolation | None:
         if isinstance(e, ClauseViolation):
             return e
         stack.extend(getattr(e, "exceptions", ()))
-        stack.extend([e.__cause__, e.__context__])
+        stack.append(e.__cause__)
     return None

@@ -512,12 +512,23 @@ def _test_result(
             info["kind"] = "setup"
         else:
             info["kind"] = "error"
+            info["traceback"] = _suite_traceback(call.excinfo, redactor)
         info["message"] = _message(call.excinfo, violation, redactor)
     elif report.skipped and isinstance(report.longrepr, tuple):
         info["message"] = redactor.text(str(report.longrepr[2]))
     if call.when == "teardown" and state.recorder.current is not None:
         info["capture"] = redactor.obj(state.recorder.current.to_dict())
     return info
+
+
+TRACEBACK_CHARS = 6000
+
+
+def _suite_traceback(excinfo: pytest.ExceptionInfo, redactor: Redactor) -> str:
+    """The short traceback of an exception that is not a clause violation, for the run record: where the
+    suite (or a test's precondition) failed, so that an ``error`` can be reported and fixed."""
+    text = str(excinfo.getrepr(style="short", chain=False, truncate_locals=True))
+    return redactor.text(text[-TRACEBACK_CHARS:])
 
 
 def _suite_error(clauses: list[str], doing: str, exc: BaseException) -> dict[str, Any]:
@@ -632,6 +643,7 @@ def _merge_result(state: RunState, report: pytest.TestReport, info: dict[str, An
             if rec.outcome != "failed":
                 rec.outcome = "error"
                 rec.message = info.get("message", "")
+                rec.traceback = info.get("traceback", "")
         else:
             rec.outcome = "failed"
             rec.message = info.get("message", "")

@@ -30,9 +30,10 @@ class TestRecord:
     violation: dict[str, Any] | None = None  # {"clause", "evidence"} when a ClauseViolation failed it
     check_errors: dict[str, str] = field(default_factory=dict)  # clause -> why its response check crashed
     confirmation: dict[str, Any] | None = None  # {"attempts": N, "reproduced": {clause: k}} (--confirm)
+    traceback: str = ""  # where the suite's own code raised, for an error of the suite's (never evidence)
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "nodeid": self.nodeid,
             "clauses": self.clauses,
             "outcome": self.outcome,
@@ -40,6 +41,9 @@ class TestRecord:
             "duration": round(self.duration, 3),
             "findings": len(self.findings),
         }
+        if self.traceback:
+            out["traceback"] = self.traceback
+        return out
 
 
 @dataclass

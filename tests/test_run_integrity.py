@@ -108,3 +108,41 @@ def test_a_test_whose_worker_died_is_that_tests_error(certify, reference_server)
     assert lost["outcome"] == "error" and "crashed" in lost["message"], lost
     assert lost["clauses"] and {run.verdicts()[c] for c in lost["clauses"]} == {"error"}
     assert any(t["outcome"] == "passed" for t in tests.values())
+
+
+def test_a_bug_in_the_suites_own_code_is_an_error_with_its_traceback(certify, reference_server):
+    run = certify(
+        server=reference_server(),
+        args=("--clause", "IDEM-5", "--clause", "ENV-2", "--profile", "smoke", "--", "-p", "broken_helper"),
+        env={"PYTHONPATH": str(PLUGINS)},
+    )
+    broken = [t for t in run.record["tests"] if t["outcome"] == "error"]
+    assert broken, run.stdout[-3000:]
+    for test in broken:
+        assert "planted bug" in test["message"] and "planted bug" in test.get("traceback", ""), test
+    findings = [f for c in run.record["clauses"] for f in c["findings"]]
+    assert not any("planted" in f["message"] for f in findings), findings
+    assert "fail" not in run.verdicts().values()
+    assert run.code == 1  # MUST clauses the suite could not judge: error
+
+
+def test_a_violation_being_handled_when_the_suite_failed_is_not_evidence():
+    from conformance.expect import ClauseViolation, find_violation
+
+    try:
+        try:
+            raise ClauseViolation("ENV-1", "seen")
+        except ClauseViolation:
+            raise KeyError("the suite's own bug") from None
+    except KeyError as exc:
+        assert find_violation(exc) is None
+    try:
+        try:
+            raise ClauseViolation("ENV-1", "seen")
+        except ClauseViolation:
+            {}["missing"]  # noqa: B018 - the suite failing while handling it: context only
+    except KeyError as exc:
+        assert exc.__context__ is not None and find_violation(exc) is None
+    violation = ClauseViolation("ENV-1", "seen")
+    wrapped = ExceptionGroup("hypothesis", [violation])
+    assert find_violation(wrapped) is violation
