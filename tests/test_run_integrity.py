@@ -146,3 +146,21 @@ def test_a_violation_being_handled_when_the_suite_failed_is_not_evidence():
     violation = ClauseViolation("ENV-1", "seen")
     wrapped = ExceptionGroup("hypothesis", [violation])
     assert find_violation(wrapped) is violation
+
+
+def test_findings_speak_the_suites_language(certify):
+    """A property test's finding carries no hypothesis advice (``@reproduce_failure``, "Falsifying example"),
+    and says how to replay it with the suite's own command: the run's seed, the test's name."""
+    run = certify(faults=("time-offset-dropped",), args=("--clause", "TIME-5", "--profile", "smoke"))
+    assert run.code == 1
+    seed = run.record["run"]["seed"]
+    findings = [f for c in run.record["clauses"] for f in c["findings"]]
+    assert findings
+    for f in findings:
+        for hypothesis_text in ("reproduce_failure", "Falsifying example", "Failing test case"):
+            assert hypothesis_text not in f["message"], f["message"]
+        assert f["replay"].startswith("conformance run --base-url ") and f"--seed {seed} -- -k test_" in f["replay"]
+    for t in run.record["tests"]:
+        assert "reproduce_failure" not in t["message"], t["message"]
+    junit = (run.report_dir / "junit.xml").read_text()
+    assert "reproduce_failure" not in junit and f"--seed {seed}" in junit

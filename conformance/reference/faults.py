@@ -1373,6 +1373,25 @@ _CATALOGUE: list[Switch] = [
     ),
 ]
 
+def _more_switches() -> list[Switch]:
+    """The switches of every module of :mod:`conformance.reference.switches` (see its docstring)."""
+    import importlib
+    import pkgutil
+
+    from conformance.reference import switches
+
+    out: list[Switch] = []
+    for info in sorted(pkgutil.iter_modules(switches.__path__), key=lambda m: m.name):
+        out.extend(importlib.import_module(f"{switches.__name__}.{info.name}").SWITCHES)
+    return out
+
+
+fault, variant = _fault, _variant  # the public names for modules of conformance.reference.switches
+_CATALOGUE += _more_switches()
+_names = [s.name for s in _CATALOGUE]
+if len(_names) != len(set(_names)):
+    raise AssertionError(f"switch names twice: {sorted({n for n in _names if _names.count(n) > 1})}")
+
 FAULTS: dict[str, Switch] = {s.name: s for s in _CATALOGUE if s.is_fault}
 VARIANTS: dict[str, Switch] = {s.name: s for s in _CATALOGUE if not s.is_fault}
 

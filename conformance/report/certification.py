@@ -11,6 +11,7 @@ import json
 import os
 import platform
 import re
+import shlex
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
@@ -119,6 +120,27 @@ def finding(f: Finding | dict[str, Any], confirmation: dict[str, int] | None = N
     return out
 
 
+def replay_command(run: dict[str, Any], test_id: str) -> str | None:
+    """``conformance run`` of the finding's test alone, with the run's seed and profile: the seed makes every
+    property test and fuzzer draw the same examples again (hypothesis' own replay advice is for a test's
+    author, not for someone running the installed suite). Keys stay in the environment."""
+    if not test_id or test_id.startswith("run::"):
+        return None
+    name = test_id.split("::")[-1].split("[")[0]
+    parts = ["conformance", "run"]
+    if not run.get("reference_server") and run.get("target"):
+        parts += ["--base-url", shlex.quote(str(run["target"]))]
+    source = (run.get("openapi") or {}).get("source")
+    settings = run.get("settings") or {}
+    if settings.get("openapi") and source:
+        parts += ["--openapi", shlex.quote(str(source))]
+    for flag in ("org_timezone", "second_org_timezone"):
+        if run.get(flag):
+            parts += [f"--{flag.replace('_', '-')}", shlex.quote(str(run[flag]))]
+    parts += ["--profile", str(run.get("profile") or "standard"), "--seed", str(run.get("seed")), "--", "-k", name]
+    return " ".join(parts)
+
+
 def _cap_body(part: dict[str, Any] | None) -> dict[str, Any] | None:
     if not part:
         return None
@@ -137,6 +159,8 @@ def to_json(record: RunRecord, redactor: Redactor) -> dict[str, Any]:
     clauses = []
     for cv, cd in zip(record.clauses, base["clauses"], strict=True):
         cd["findings"] = [finding(f, cv.confirmations.get(f.test_id)) for f in cv.findings]
+        for f in cd["findings"]:
+            f["replay"] = replay_command(record.identity or {}, f["test_id"])
         clauses.append(cd)
     data = {
         "schema_version": SCHEMA_VERSION,

@@ -262,6 +262,8 @@ def _finding(c: dict[str, Any], i: int, f: dict[str, Any]) -> str:
         out.append(f'<h4>Response</h4><pre class="finding-response">{_exchange(resp, line)}</pre>')
     if f.get("reproduction"):
         out.append(f'<h4>Reproduce</h4><pre class="finding-curl">{e(f["reproduction"])}</pre>')
+    if f.get("replay"):
+        out.append(f'<h4>Replay the test</h4><pre class="finding-replay">{e(f["replay"])}</pre>')
     out.append("</div>")
     return "".join(out)
 

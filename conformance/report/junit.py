@@ -55,6 +55,8 @@ def format_findings(findings: list[dict[str, Any]]) -> str:
             lines.append(f"   response: HTTP {resp.get('status', '')}")
         if f.get("reproduction"):
             lines.append(f"   reproduce: {f['reproduction']}")
+        if f.get("replay"):
+            lines.append(f"   replay the test: {f['replay']}")
     return "\n".join(lines)
 
 
