@@ -44,6 +44,7 @@ EXIT_UNREACHABLE = 3
 EXIT_INTERRUPTED = 130
 CERTIFICATION_PROFILE = certified.CERTIFICATION_PROFILE
 MESSAGE_CHARS = 3000
+GAPS_CAP = 100  # distinct description gaps kept in the record
 OBSERVATIONS_CAP = 50_000  # run-wide (instant, offset) pairs: far more than a certification run sees
 
 STATE = pytest.StashKey["RunState"]()
@@ -267,6 +268,7 @@ class RunState:
         self.run_findings: list[Finding] = []
         self.observations: set[tuple[int, int]] = set()  # (instant, offset) of the first key's times, run-wide
         self.zone_candidates: list[str] | None = None
+        self.gaps: dict[tuple[str, ...], dict[str, Any]] = {}  # description gaps, with how often each was seen
         self.cleanups: list[dict[str, Any]] = []
         self.workers_started: set[str] = set()  # xdist workers (gateway ids), in the controller
         self.workers_reported: set[str] = set()  # ... whose hand-over arrived
@@ -286,6 +288,12 @@ class RunState:
             settings.second_api_key = shared.get("second_api_key")
             settings.ca_bundle = shared.get("ca_bundle")
             self.fatal = shared.get("fatal")
+
+    def add_gaps(self, gaps: list[dict[str, Any]]) -> None:
+        for gap in gaps:
+            key = (gap["resource"], gap["method"], str(gap["version"]), gap["body"])
+            entry = self.gaps.setdefault(key, {**gap, "seen": 0})
+            entry["seen"] += 1
 
     def observe(self, pairs: Any) -> None:
         """Merge one test's (instant, offset) observations for the run-wide TIME-3 zone check."""
@@ -320,7 +328,7 @@ class RunState:
             common["pacer"] = RateLimiter(per_worker_rps(s.max_rps, workers))
         client = Client(s.base_url, first, **common)
         other = client.with_credential(second) if second else None
-        self.target = Target(s, self.model, client, other, ledger, ids)
+        self.target = Target(s, self.model, client, other, ledger, ids, on_gap=self.recorder.gap)
 
 
 class RunHooks:
@@ -660,6 +668,7 @@ def _merge_result(state: RunState, report: pytest.TestReport, info: dict[str, An
             rec.check_errors.setdefault(cid, reason)
         state.keyed.update(capture.get("keyed", {}))
         state.observe(capture.get("observations", []))
+        state.add_gaps(capture.get("gaps", []))
     if info.get("confirmation"):
         rec.confirmation = info["confirmation"]
 
@@ -679,6 +688,7 @@ def _merge_outside(state: RunState, outside: dict[str, Any]) -> None:
     state.outside_errors.update(outside.get("errors", {}))
     state.keyed.update(outside.get("keyed", {}))
     state.observe(outside.get("observations", []))
+    state.add_gaps(outside.get("gaps", []))
 
 
 def _await_workers(state: RunState, config: pytest.Config) -> None:
@@ -775,6 +785,9 @@ def _build_record(state: RunState, unreachable: str | None = None) -> RunRecord:
         "org_timezone": s.org_timezone,
         "second_org_timezone": s.second_org_timezone,
         "zone_candidates": state.zone_candidates,
+        "description_gaps": sorted(state.gaps.values(), key=lambda g: (g["resource"], g["method"], g["body"]))[
+            :GAPS_CAP
+        ],
         "id_prefix": state.prefix,
         "throttled": {"retries": len(state.throttled), "sample": state.throttled[:10]},
         "hints": _hints(state),

@@ -13,6 +13,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from conformance import checks
+from conformance.acceptance import DescriptionGap
 from conformance.checks import times
 from conformance.checks.context import CheckContext
 from conformance.exchange import Exchange, Finding
@@ -20,6 +21,7 @@ from conformance.exchange import Exchange, Finding
 PRIMARY_KEY = "$CONFORMANCE_API_KEY"  # how the (redacted) first key appears in a request's headers
 FINDINGS_PER_CLAUSE = 5
 OBSERVATIONS_CAP = 400
+GAPS_PER_TEST = 20
 
 
 @dataclass
@@ -31,6 +33,7 @@ class Capture:
     errors: dict[str, str] = field(default_factory=dict)  # clause -> why its check could not judge
     keyed: Counter = field(default_factory=Counter)  # responses to the first key: "sent", "401"
     exchanges: int = 0
+    gaps: list[dict[str, Any]] = field(default_factory=list)  # description gaps (conformance.acceptance)
     _per_clause: Counter = field(default_factory=Counter)
 
     def add(
@@ -63,6 +66,7 @@ class Capture:
             "errors": dict(self.errors),
             "keyed": dict(self.keyed),
             "exchanges": self.exchanges,
+            "gaps": self.gaps,
         }
 
 
@@ -82,6 +86,13 @@ class Recorder:
     def end(self) -> Capture | None:
         capture, self.current = self.current, None
         return capture
+
+    def gap(self, gap: DescriptionGap) -> None:
+        """A body the description allows that the target refused by its own rules (a warning, not a finding)."""
+        capture = self.current or self.outside
+        entry = gap.to_dict()
+        if entry not in capture.gaps and len(capture.gaps) < GAPS_PER_TEST:
+            capture.gaps.append(entry)
 
     def observe(self, exchange: Exchange) -> None:
         """Zone-dependent judgements (TIME-3) use each organization's own zone: the run-level

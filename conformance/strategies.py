@@ -12,6 +12,8 @@ its fuzzing uses), which models ``if``/``then`` and ``$ref`` fully.
 from __future__ import annotations
 
 import copy
+import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import cache
@@ -146,6 +148,11 @@ def _with_format(sub: dict[str, Any], fmt: str) -> dict[str, Any]:
     return sub
 
 
+def write_schema(resource: Resource, version: int) -> dict[str, Any]:
+    """The write schema restricted to the fields this version has (a copy)."""
+    return _write_schema(resource, version)
+
+
 def _write_schema(resource: Resource, version: int) -> dict[str, Any]:
     """The write schema restricted to the fields this version has."""
     schema = copy.deepcopy(resource.write_schema)
@@ -165,8 +172,35 @@ def valid_bodies(resource: Resource, version: int) -> st.SearchStrategy[dict[str
 
 
 def minimal_body(resource: Resource, version: int) -> dict[str, Any]:
-    """A small valid body: the description's example if valid, else hypothesis' minimal one."""
-    return copy.deepcopy(_minimal_body(resource, version))
+    """A small valid body: the description's example if valid, else hypothesis' minimal one, in plain words."""
+    return humane(resource, version, copy.deepcopy(_minimal_body(resource, version)))
+
+
+def humane(
+    resource: Resource, version: int, body: dict[str, Any] | None, keep: Iterable[str] = ()
+) -> dict[str, Any] | None:
+    """``body`` as a person would fill it in: free text as unique words (``"Conformance 3fa2c1"``, not the
+    ``"0"`` a minimal search finds) and lists of one string item with a second one, wherever the description
+    still allows it. Vendors' unstated rules ("starts with a letter", "unique", "at least two") refuse the
+    odd values, not these (SPEC ambiguity 15); the generated bodies of the property tests stay as wild."""
+    if body is None:
+        return None
+    schema = _write_schema(resource, version)
+    out = dict(body)
+    kept = set(keep)
+    for name, value in body.items():
+        f = resource.fields.get(name)
+        if name in kept or f is None or f.kind != "other":
+            continue
+        if isinstance(value, str):
+            trial = {**out, name: f"Conformance {secrets.token_hex(3)}"}
+        elif isinstance(value, list) and len(value) == 1 and isinstance(value[0], str):
+            trial = {**out, name: [value[0], value[0] + " 2"]}
+        else:
+            continue
+        if _valid(schema, trial):
+            out = trial
+    return out
 
 
 @cache
@@ -192,6 +226,31 @@ def _examples(schema: dict[str, Any]) -> list[dict[str, Any]]:
 
 def _valid(schema: dict[str, Any], body: Any) -> bool:
     return jsonschema.Draft202012Validator(schema).is_valid(body)
+
+
+is_valid = _valid
+
+
+def examples(resource: Resource, version: int) -> list[dict[str, Any]]:
+    """The description's own example bodies (``example``/``examples`` of the write schema, and a body of every
+    field's ``default``), restricted to this version's fields; valid ones only."""
+    schema = _write_schema(resource, version)
+    names = schema.get("properties", {})
+    found = [{k: v for k, v in e.items() if k in names} for e in _examples(resource.write_schema)]
+    defaults = {
+        f.name: copy.deepcopy(f.schema["default"])
+        for f in resource.fields.values()
+        if f.name in names and f.has_default and f.schema["default"] is not None
+    }
+    if defaults:
+        found.append({**minimal_body(resource, version), **defaults})
+    return [copy.deepcopy(b) for b in found if _valid(schema, b)]
+
+
+def body_with_items(resource: Resource, version: int, name: str) -> dict[str, Any] | None:
+    """A valid body whose array field ``name`` is non-empty (a copy), or None when none is found."""
+    found = _body_with_items(resource, version, name)
+    return copy.deepcopy(found) if found is not None else None
 
 
 @dataclass(frozen=True)
@@ -294,6 +353,11 @@ def _wrong_type_value(schema: dict[str, Any]) -> Any:
     return _NONE
 
 
+def schema_types(schema: dict[str, Any]) -> set[str]:
+    """The JSON types a (property) schema allows, looking into ``anyOf``/``oneOf``."""
+    return _types(schema)
+
+
 def _types(schema: dict[str, Any]) -> set[str]:
     if "type" in schema:
         t = schema["type"]
@@ -331,7 +395,8 @@ def body_with(resource: Resource, version: int, **fixed: Any) -> dict[str, Any]:
     body = {**minimal_body(resource, version), **fixed}
     if _valid(_write_schema(resource, version), body):
         return body
-    return dict(_body_with(resource, version, tuple(sorted(fixed.items(), key=lambda kv: kv[0]))))
+    found = copy.deepcopy(_body_with(resource, version, tuple(sorted(fixed.items(), key=lambda kv: kv[0]))))
+    return humane(resource, version, found, keep=fixed)
 
 
 @cache
@@ -353,8 +418,8 @@ def _full_body(resource: Resource, version: int) -> dict[str, Any]:
 
 
 def full_body(resource: Resource, version: int) -> dict[str, Any]:
-    """A valid body with every field of this version present and non-null where allowed."""
-    return dict(_full_body(resource, version))
+    """A valid body with every field of this version present and non-null where allowed, in plain words."""
+    return humane(resource, version, copy.deepcopy(_full_body(resource, version)))
 
 
 def sparse_body(resource: Resource, version: int) -> dict[str, Any]:

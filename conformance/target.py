@@ -12,12 +12,16 @@ import re
 import secrets
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from conformance.acceptance import Acceptance, DescriptionGap, candidates, gap_of, refused_by_rule
+from conformance.assertions import assert_written
 from conformance.client import UNSET, Client, CreatedObject, Credential, Ledger, TargetError
 from conformance.config import Settings
 from conformance.exchange import Exchange
+from conformance.expect import ClauseViolation
 from conformance.model import Resource, TargetModel
 from conformance.profiles import Profile
 
@@ -47,10 +51,20 @@ class Obj:
     path: str
     ids: dict[str, str]
     created: Exchange
+    body: Any = None  # what was written (the body the target accepted)
 
 
 class SetupFailed(Exception):
     """The target refused a write the suite needs as a precondition (not a verdict)."""
+
+
+class NoAcceptedBody(SetupFailed):
+    """Every body the description allows that the suite tried was refused by the target's own rules: the
+    clauses that needed one cannot be judged (``error``), never ``pass`` and never ``fail``."""
+
+    def __init__(self, message: str, refusal: Exchange | None = None) -> None:
+        super().__init__(message)
+        self.refusal = refusal  # the last refusal, as evidence where a caller can conclude more
 
 
 class Target:
@@ -62,6 +76,7 @@ class Target:
         second: Client | None,
         ledger: Ledger,
         ids: Ids,
+        on_gap: Callable[[DescriptionGap], None] | None = None,
     ) -> None:
         self.settings = settings
         self.model = model
@@ -69,6 +84,8 @@ class Target:
         self.second = second
         self.ledger = ledger
         self.ids = ids
+        self.acceptance = Acceptance()
+        self.on_gap = on_gap or (lambda gap: None)
 
     @property
     def profile(self) -> Profile:
@@ -130,6 +147,7 @@ class Target:
         ex = client.request("DELETE", path, version=version, resource=resource.name)
         if 200 <= ex.status < 300 and client.credential is not None:
             self.ledger.discard(client.credential, path)
+            self.acceptance.forget(path)
         return ex
 
     # -- objects with their parents ------------------------------------------------------
@@ -163,20 +181,124 @@ class Target:
         parent_ids: list[str] | None = None,
         client: Client | None = None,
     ) -> Obj:
-        """Create a fresh object (and its parents); a refusal is a failed precondition."""
+        """Create a fresh object (and its parents); a refusal is a failed precondition. Without a ``body``, the
+        first body the description allows that the target accepts (:meth:`accepted_body`)."""
         version = self.version_for(resource) if version is None else version
         path, ids = self.fresh_path(resource, version, parent_ids, via, client)
         if body is None:
-            from conformance.strategies import minimal_body  # hypothesis and schemathesis: only where tests run
-
-            body = minimal_body(resource, version)
-        ex = self.write(resource, path, body, method=method, version=version, via=via, client=client)
+            body, ex = self.accepted_body(resource, path, version=version, method=method, via=via, client=client)
+        else:
+            ex = self.write(resource, path, body, method=method, version=version, via=via, client=client)
         if not 200 <= ex.status < 300:
             raise SetupFailed(
                 f"could not create a {resource.name} at {path} to test with: HTTP {ex.status} "
                 f"{(ex.envelope or {}).get('error_message', '')!s:.200}"
             )
-        return Obj(resource, path, ids, ex)
+        self.acceptance.accept(resource, version, body, path)
+        return Obj(resource, path, ids, ex, body)
+
+    def accepted_body(
+        self,
+        resource: Resource,
+        path: str,
+        *,
+        version: int | None = None,
+        method: str = "POST",
+        via: str = "path",
+        client: Client | None = None,
+        record_gaps: bool = True,
+        **fixed: Any,
+    ) -> tuple[dict[str, Any], Exchange]:
+        """Write to the fresh ``path`` the first candidate body (with ``fixed`` values) the target does not refuse
+        by its own rules: one it accepted before, then what the description offers
+        (:func:`conformance.acceptance.candidates`). Returns that body and the answer (a success, or another
+        failure for the caller to judge). Each refused candidate is a description gap; when every one is
+        refused, :class:`NoAcceptedBody`."""
+        version = self.version_for(resource) if version is None else version
+        known = [b for b in self.acceptance.known(resource, version) if all(b.get(k) == v for k, v in fixed.items())]
+        refused: Exchange | None = None
+        for body in [*known[:1], *candidates(resource, version, fixed)]:
+            ex = self.write(resource, path, body, method=method, version=version, via=via, client=client)
+            if not refused_by_rule(ex):  # accepted, or an answer for the caller to judge (a 5xx is a finding)
+                if 200 <= ex.status < 300:
+                    self.acceptance.accept(resource, version, body, path)
+                return body, ex
+            refused = ex
+            if record_gaps:
+                self.on_gap(gap_of(resource, method, version, body, ex))
+        why = f" (last: {(refused.envelope or {}).get('error_message', '')!s:.200})" if refused is not None else ""
+        values = f" with {fixed}" if fixed else ""
+        raise NoAcceptedBody(
+            f"the target refused every {resource.name} body{values} the description allows that the suite "
+            f"tried{why}: rules its description does not state (see the description gaps)",
+            refused,
+        )
+
+    def write_valid(
+        self,
+        resource: Resource,
+        path: str,
+        body: Any,
+        clause: str,
+        what: str,
+        *,
+        method: str = "POST",
+        version: int | None = None,
+        via: str = "path",
+        client: Client | None = None,
+    ) -> Exchange:
+        """Write a body the description allows and expect success, reading a ``403 validation_failed`` as SPEC
+        ambiguity 15 does: a body accepted before in this run, or accepted at a second fresh id, and refused
+        here is a finding of ``clause`` (validity must not depend on the id or the history); a body refused
+        at both is the vendor's own rule: a description gap, and the example is discarded."""
+        version = self.version_for(resource) if version is None else version
+        ex = self.write(resource, path, body, method=method, version=version, via=via, client=client)
+        if refused_by_rule(ex):
+            self._judge_refusal(resource, path, body, clause, what, ex, method, version, via, client)
+        assert_written(ex, clause, what)
+        self.acceptance.accept(resource, version, body, path)
+        return ex
+
+    def _judge_refusal(
+        self,
+        resource: Resource,
+        path: str,
+        body: Any,
+        clause: str,
+        what: str,
+        ex: Exchange,
+        method: str,
+        version: int,
+        via: str,
+        client: Client | None,
+    ) -> None:
+        reason = (ex.envelope or {}).get("error_message", "")
+        refused = f"{what}: refused with 403 validation_failed ({reason!s:.200})"
+        if self.acceptance.last_at(path, body):
+            raise ClauseViolation(
+                clause, f"{refused}, though this body is what the target accepted at this id just before", ex
+            )
+        params = path_params(resource.item_path)
+        values = dict(zip(params, _path_values(resource, path), strict=False))
+        parents = [values[p] for p in params[:-1]]
+        other = "PUT" if method == "POST" else "POST"
+        for probe_method, probe_clause, how in (
+            (method, clause, f"by the same {method} at a fresh id"),
+            (other, "IDEM-2", f"by {other} at a fresh id (PUT must behave exactly like POST)"),
+        ):
+            fresh, _ = self.fresh_path(resource, version, parents, via, client)
+            probe = self.write(resource, fresh, body, method=probe_method, version=version, via=via, client=client)
+            if 200 <= probe.status < 300:
+                self.acceptance.accept(resource, version, body, fresh)
+                raise ClauseViolation(
+                    probe_clause,
+                    f"{refused}, yet the same body was accepted {how}: validity is a property of the body",
+                    ex,
+                )
+            if not refused_by_rule(probe):
+                return  # judged on the first answer by the caller's expectation
+        self.on_gap(gap_of(resource, method, version, body, ex))
+        discard(f"the target refuses this {resource.name} body by its own rules: {reason!s:.200}")
 
     def fresh_path(
         self,
@@ -222,6 +344,25 @@ class Target:
             else:
                 leftover.append({"path": obj.path, "reason": f"DELETE answered HTTP {ex.status}"})
         return {"prefix": self.ids.prefix, "attempted": len(pending), "deleted": deleted, "leftover": leftover}
+
+
+def _path_values(resource: Resource, path: str) -> list[str]:
+    """The values of ``path``'s parameters, in the item path's order."""
+    pattern = re.escape(resource.item_path)
+    for name in path_params(resource.item_path):
+        pattern = pattern.replace(re.escape("{" + name + "}"), "([^/]+)")
+    found = re.search(pattern + "$", path)
+    return list(found.groups()) if found else []
+
+
+def discard(reason: str) -> None:
+    """Drop the current example: ``reject()`` inside a hypothesis test (it draws another), otherwise the test
+    cannot be judged (:class:`NoAcceptedBody`)."""
+    from hypothesis import currently_in_test_context, reject
+
+    if currently_in_test_context():
+        reject()
+    raise NoAcceptedBody(reason)
 
 
 def path_params(path: str) -> list[str]:

@@ -1373,6 +1373,7 @@ _CATALOGUE: list[Switch] = [
     ),
 ]
 
+
 def _more_switches() -> list[Switch]:
     """The switches of every module of :mod:`conformance.reference.switches` (see its docstring)."""
     import importlib

@@ -136,6 +136,27 @@ def _certifiable(data: dict[str, Any]) -> str:
     )
 
 
+def _gaps(data: dict[str, Any]) -> str:
+    """Bodies the description allows that the target refused: what the vendor should add to its description
+    (or stop refusing). A warning: no verdict rests on it."""
+    gaps = data["run"].get("description_gaps") or []
+    if not gaps:
+        return ""
+    rows = "".join(
+        f"<tr><td>{e(g['resource'])}</td><td>{e(g['method'])} v{e(g['version'])}</td>"
+        f"<td><code>{e(g['body'])}</code></td><td>{e(g['message'])}</td><td>{e(g['seen'])}</td></tr>"
+        for g in gaps
+    )
+    return (
+        '<section id="description-gaps"><h2>Description gaps (warning)</h2>'
+        "<p>The target refused these bodies with 403 validation_failed at two fresh ids, though its description "
+        "allows them: rules the description does not state. They are no finding; state them in the description "
+        "so that clients (and this suite) can know them.</p>"
+        "<table><tr><th>Resource</th><th>Write</th><th>Body</th><th>Target's message</th><th>Seen</th></tr>"
+        f"{rows}</table></section>"
+    )
+
+
 def _hints(data: dict[str, Any]) -> str:
     hints = data["run"].get("hints") or []
     items = "".join(f"<li>{e(h)}</li>" for h in hints)
@@ -299,7 +320,7 @@ def render_block(data: dict[str, Any] | None) -> str:
         inner = (
             f"<h2>Conformance certification: {e(data['run'].get('target') or 'unknown target')}</h2>"
             f"{_certifiable(data)}{_hints(data)}{_identity(data)}{_waivers(data)}{_failing(data)}"
-            f"<h2>Clause matrix</h2>{_counts(data)}{_matrix(data)}{_findings(data)}"
+            f"<h2>Clause matrix</h2>{_counts(data)}{_matrix(data)}{_gaps(data)}{_findings(data)}"
         )
     return f'{START}<section id="conformance-report"><style>{CSS}</style>{inner}</section>{END}'
 

@@ -156,6 +156,14 @@ def render(
             console.print(f"  … and {len(reasons) - MAX_REASONS} more (see certification.json)")
     for hint in run.get("hints") or []:
         console.print(Text(textwrap.fill(f"Hint: {hint}", width), style="bold yellow"))
+    gaps = run.get("description_gaps") or []
+    if gaps:
+        first = gaps[0]
+        note = (
+            f"Description gaps: the target refused {len(gaps)} body/bodies its description allows, e.g. "
+            f"{first['method']} {first['resource']} {first['body']}: {first['message']} (a warning: see the report)"
+        )
+        console.print(Text(textwrap.fill(one_line(note), width), style="yellow"))
     for w in data.get("waivers", []):
         if w.get("status") == "stale":
             console.print(Text(one_line(f"Stale waiver {w['clause']}: {w['note']}"), style="yellow"))

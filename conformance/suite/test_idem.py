@@ -17,14 +17,13 @@ from hypothesis import strategies as st
 from conformance.assertions import (
     assert_error,
     assert_ok,
-    assert_written,
     diff_states,
     mentions,
     same_written,
     writable_state,
 )
 from conformance.expect import expect
-from conformance.strategies import full_body, minimal_body, sparse_body, valid_bodies
+from conformance.strategies import full_body, sparse_body, valid_bodies
 
 
 def _fresh(target, resource, version):
@@ -71,11 +70,9 @@ def test_repeated_post_changes_nothing(target, resource, ctx, data):
     version, kinds = target.version_for(resource), ctx.kinds(resource.name)
     body = data.draw(valid_bodies(resource, version), label="body")
     path = _fresh(target, resource, version)
-    created = target.write(resource, path, body, version=version)
-    assert_written(created, "IDEM-1", "POST of a valid body")
+    created = target.write_valid(resource, path, body, "IDEM-1", "POST of a valid body", version=version)
     stored = _without_clocks(kinds, assert_ok(target.get(resource, path, version=version), "IDEM-4", "GET"))
-    again = target.write(resource, path, body, version=version)
-    assert_written(again, "IDEM-1", "the same POST repeated")
+    again = target.write_valid(resource, path, body, "IDEM-1", "the same POST repeated", version=version)
     read = target.get(resource, path, version=version)
     restored = _without_clocks(kinds, assert_ok(read, "IDEM-4", "GET after the repeated POST"))
     expect(
@@ -105,11 +102,9 @@ def test_put_is_post(target, resource, data):
     version = target.version_for(resource)
     body = data.draw(valid_bodies(resource, version), label="body")
     by_post, by_put = _fresh(target, resource, version), _fresh(target, resource, version)
-    assert_written(target.write(resource, by_post, body, version=version), "IDEM-2", "POST creating an object")
-    created = target.write(resource, by_put, body, method="PUT", version=version)
-    assert_written(created, "IDEM-2", "PUT to a new id (must create, like POST)")
-    again = target.write(resource, by_put, body, method="PUT", version=version)
-    assert_written(again, "IDEM-2", "the same PUT repeated (must update, like POST)")
+    target.write_valid(resource, by_post, body, "IDEM-2", "POST creating an object", version=version)
+    target.write_valid(resource, by_put, body, "IDEM-2", "PUT to a new id (must create, like POST)", method="PUT")
+    target.write_valid(resource, by_put, body, "IDEM-2", "the same PUT repeated (must update, like POST)", method="PUT")
     a = assert_ok(target.get(resource, by_post, version=version), "IDEM-2", "GET of the POSTed object")
     b = assert_ok(target.get(resource, by_put, version=version), "IDEM-2", "GET of the PUT object")
     sa, sb = writable_state(resource, version, a), writable_state(resource, version, b)
@@ -135,14 +130,12 @@ def test_history_independence(target, resource, data):
     created = _stamp(resource, "created")
     created_at = None
     for n, (m, b) in enumerate(history):
-        assert_written(target.write(resource, path, b, method=m, version=version), "IDEM-3", f"{m} in history")
+        target.write_valid(resource, path, b, "IDEM-3", f"{m} in history", method=m, version=version)
         if n == 0 and created:
             made = assert_ok(target.get(resource, path, version=version), "IDEM-4", "GET after the first write")
             created_at = made.get(created)
-    assert_written(target.write(resource, path, final, method=method, version=version), "IDEM-3", "final write")
-    assert_written(
-        target.write(resource, fresh, final, method=method, version=version), "IDEM-3", "same write, fresh id"
-    )
+    target.write_valid(resource, path, final, "IDEM-3", "final write", method=method, version=version)
+    target.write_valid(resource, fresh, final, "IDEM-3", "same write, fresh id", method=method, version=version)
     got = target.get(resource, path, version=version)
     a = assert_ok(got, "IDEM-3", "GET after the history")
     b = assert_ok(target.get(resource, fresh, version=version), "IDEM-3", "GET of the fresh object")
@@ -170,9 +163,9 @@ def test_fields_left_out_return_to_defaults(target, resource):
     version = target.version_for(resource)
     full, sparse = full_body(resource, version), sparse_body(resource, version)
     path, fresh = _fresh(target, resource, version), _fresh(target, resource, version)
-    assert_written(target.write(resource, path, full, version=version), "IDEM-3", "a write with every field")
-    assert_written(target.write(resource, path, sparse, version=version), "IDEM-3", "a write leaving fields out")
-    assert_written(target.write(resource, fresh, sparse, version=version), "IDEM-3", "the same write, fresh id")
+    target.write_valid(resource, path, full, "IDEM-3", "a write with every field", version=version)
+    target.write_valid(resource, path, sparse, "IDEM-3", "a write leaving fields out", version=version)
+    target.write_valid(resource, fresh, sparse, "IDEM-3", "the same write, fresh id", version=version)
     got = target.get(resource, path, version=version)
     a = writable_state(resource, version, assert_ok(got, "IDEM-3", "GET after both writes"))
     b = writable_state(resource, version, assert_ok(target.get(resource, fresh, version=version), "IDEM-3", "GET"))
@@ -196,8 +189,7 @@ def test_read_your_writes(target, resource, data):
     path = _fresh(target, resource, version)
     for n, body in enumerate(bodies, 1):
         method = "POST" if n % 2 else "PUT"
-        written = target.write(resource, path, body, method=method, version=version)
-        assert_written(written, "IDEM-4", f"write {n} ({method})")
+        target.write_valid(resource, path, body, "IDEM-4", f"write {n} ({method})", method=method, version=version)
         got = target.get(resource, path, version=version)
         stored = assert_ok(got, "IDEM-4", f"GET after write {n}")
         diffs = same_written(resource, version, body, stored)
@@ -252,8 +244,8 @@ def _stamped_objects(target) -> list:
     objs = []
     for resource in target.model.resources:
         version = target.version_for(resource)
-        body = minimal_body(resource, version)
-        objs.append((resource, version, body, target.create(resource, body, version=version)))
+        obj = target.create(resource, version=version)
+        objs.append((resource, version, obj.body, obj))
     return [(*o, time.monotonic()) for o in objs]
 
 
@@ -280,8 +272,7 @@ def test_identical_write_keeps_updated_at(target, _early_stamped_objects):
         time.sleep(wait)
     for resource, version, body, obj, _created_at in objs:
         before = assert_ok(target.get(resource, obj.path, version=version), "IDEM-4", "GET before the rewrite")
-        same = target.write(resource, obj.path, body, version=version)
-        assert_written(same, "IDEM-7", "identical rewrite")
+        target.write_valid(resource, obj.path, body, "IDEM-7", "identical rewrite", version=version)
         read = target.get(resource, obj.path, version=version)
         after = assert_ok(read, "IDEM-4", "GET after the rewrite")
         for role, clause in (("created", "IDEM-3"), ("updated", "IDEM-7")):

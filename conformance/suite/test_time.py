@@ -8,12 +8,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from conformance.acceptance import gap_of
 from conformance.assertions import assert_clause, assert_error, assert_ok, assert_written
 from conformance.checks.context import CheckContext
 from conformance.checks.times import candidate_zones, observations, parse_time
-from conformance.expect import expect
+from conformance.expect import ClauseViolation, expect
 from conformance.strategies import BAD_DATES, BAD_TIMES, OFFSETS, dst_instants, format_time, full_body, instants
 from conformance.suite._variety import variety
+from conformance.target import NoAcceptedBody, discard
 
 
 def _rich_exchanges(target, resource):
@@ -46,13 +48,44 @@ def test_date_format(target, resource, ctx):
 def _round_trip(target, resource, field, instant: datetime, offset):
     version = target.version_for(resource)
     sent = format_time(instant, offset)
-    from conformance.strategies import body_with
-
-    body = body_with(resource, version, **{field.name: sent})
-    path, _ = target.fresh_path(resource, version, target.shared_parents(resource, version))
-    assert_written(target.write(resource, path, body, version=version), "TIME-5", f"write of {field.name}={sent}")
+    path = _fresh(target, resource, version)
+    try:
+        _, written = target.accepted_body(resource, path, version=version, record_gaps=False, **{field.name: sent})
+    except NoAcceptedBody as refused:
+        _judge_refused_time(target, resource, field, instant, sent, refused)
+    assert_written(written, "TIME-5", f"write of {field.name}={sent}")
     got = target.get(resource, path, version=version)
     return sent, got, assert_ok(got, "TIME-5", "GET after writing a time")
+
+
+def _fresh(target, resource, version) -> str:
+    return target.fresh_path(resource, version, target.shared_parents(resource, version))[0]
+
+
+def _judge_refused_time(target, resource, field, instant: datetime, sent: str, refused: NoAcceptedBody) -> None:
+    """A time refused in one offset but accepted as the same instant in another breaks TIME-5 (any offset must
+    be accepted). Refused in every offset, it is the instant that the vendor's own rules refuse ("starts_at
+    must lie in the future": SPEC ambiguity 15): a description gap, and the example is discarded."""
+    version = target.version_for(resource)
+    for other in OFFSETS:
+        alt = format_time(instant, other)
+        if alt == sent:
+            continue
+        try:
+            target.accepted_body(
+                resource, _fresh(target, resource, version), version=version, record_gaps=False, **{field.name: alt}
+            )
+        except NoAcceptedBody:
+            continue
+        raise ClauseViolation(
+            "TIME-5",
+            f"{field.name}={sent} was refused with 403 validation_failed, but the same instant written as {alt} "
+            "was accepted: a time in any offset must be accepted",
+            refused.refusal,
+        )
+    if refused.refusal is not None:
+        target.on_gap(gap_of(resource, "POST", version, {field.name: sent}, refused.refusal))
+    discard(f"the target refuses {field.name}={sent} in every offset (its own rule): {refused}")
 
 
 @pytest.mark.TIME_5
