@@ -66,6 +66,7 @@ class Acceptance:
     def __init__(self) -> None:
         self._accepted: dict[tuple[str, int], dict[str, Any]] = {}  # canonical text -> body
         self._last: dict[str, str] = {}  # path -> canonical text of the body last accepted there
+        self._discards: dict[tuple[str, int], int] = {}
         self._lock = threading.Lock()
 
     def accept(self, resource: Resource, version: int, body: Any, path: str) -> None:
@@ -73,6 +74,13 @@ class Acceptance:
             with self._lock:
                 self._accepted.setdefault((resource.name, version), {}).setdefault(canonical(body), body)
                 self._last[path] = canonical(body)
+
+    def discarded(self, resource: Resource, version: int) -> int:
+        """Count one more body refused by the target's own rules; how many were, while none was accepted."""
+        key = (resource.name, version)
+        with self._lock:
+            self._discards[key] = self._discards.get(key, 0) + 1
+            return 0 if key in self._accepted else self._discards[key]
 
     def forget(self, path: str) -> None:
         """The object at ``path`` was deleted: what it accepted there says nothing about a new one."""

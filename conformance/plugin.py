@@ -589,6 +589,11 @@ def _message(excinfo: pytest.ExceptionInfo, violation: ClauseViolation | None, r
     replay it."""
     if violation is not None:
         text = str(violation)
+    elif type(excinfo.value).__name__ == "Unsatisfiable":
+        text = (
+            "no generated example could be judged: the target refused every body by rules its description does "
+            "not state (see the description gaps)"
+        )
     else:
         exc = excinfo.value
         text = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__

@@ -67,6 +67,9 @@ class NoAcceptedBody(SetupFailed):
         self.refusal = refusal  # the last refusal, as evidence where a caller can conclude more
 
 
+MAX_DISCARDS = 8  # bodies refused by the target's own rules before a resource with no accepted body is given up
+
+
 class Target:
     def __init__(
         self,
@@ -298,7 +301,16 @@ class Target:
             if not refused_by_rule(probe):
                 return  # judged on the first answer by the caller's expectation
         self.on_gap(gap_of(resource, method, version, body, ex))
-        discard(f"the target refuses this {resource.name} body by its own rules: {reason!s:.200}")
+        self.discard(
+            resource, version, f"the target refuses this {resource.name} body by its own rules: {reason!s:.200}"
+        )
+
+    def discard(self, resource: Resource, version: int, reason: str) -> None:
+        """Drop the current example as refused by the target's own rules. Once a resource has had
+        ``MAX_DISCARDS`` refused and no accepted body, the test stops asking: :class:`NoAcceptedBody`."""
+        if self.acceptance.discarded(resource, version) >= MAX_DISCARDS:
+            raise NoAcceptedBody(f"{reason} (and {MAX_DISCARDS} more such bodies, none accepted)")
+        discard(reason)
 
     def fresh_path(
         self,
