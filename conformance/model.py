@@ -53,6 +53,9 @@ class Field:
     enum_set: str | None = None  # x-spec-enum name, e.g. "subscriber_status"
     enum_clause: str | None = None  # ENUM-1..3
     min_version: int = 1
+    # Values the description's enum adds to the spec set it otherwise is (SPEC ambiguity 20): each is a
+    # violation of the field's ENUM clause, reported from the description itself.
+    enum_extras: tuple[str, ...] = ()
     # What the server fills a read-only field with: the object's id, its parent's id,
     # the creation / last-change time, or the epoch companion of a time field.
     role: FieldRole | None = None
@@ -507,7 +510,7 @@ def _classify(name: str, schema: Any, where: str) -> tuple[FieldKind, str | None
         return "enum", named, sets[named][1]
     values = _enum_values(schema)
     for set_name, (members, clause) in sets.items():
-        if values == members:
+        if values is not None and values >= members:  # the set itself, or the set plus vendor extras
             return "enum", set_name, clause
     formats = {m.get("format") for m in _members(schema)}
     patterns = {m.get("pattern") for m in _members(schema)}
@@ -522,6 +525,14 @@ def _classify(name: str, schema: Any, where: str) -> tuple[FieldKind, str | None
     if name.endswith("_on"):
         return "date", None, None
     return "other", None, None
+
+
+def enum_extras(schema: Any, enum_set: str | None) -> tuple[str, ...]:
+    """The values a property's ``enum`` lists beyond the spec set it names or matches (SPEC ambiguity 20)."""
+    values = _enum_values(schema)
+    if enum_set is None or values is None:
+        return ()
+    return tuple(sorted(values - spec.enum_sets()[enum_set][0]))
 
 
 _CREATED = ("created", "inserted")
@@ -736,6 +747,7 @@ class _Builder:
                 enum_set=enum_set,
                 enum_clause=enum_clause,
                 min_version=min_version,
+                enum_extras=enum_extras(both[name], enum_set),
                 role=_role(name, read_only, kind, set(order), id_param, parent_param, times),
             )
         if not any(not f.read_only for f in fields.values()):

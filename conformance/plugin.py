@@ -164,6 +164,7 @@ def pytest_configure(config: pytest.Config) -> None:
 
         config.pluginmanager.register(Confirmer(settings.budget.confirm, state.recorder), "conformance-confirm")
     if not state.is_worker:
+        state.run_findings.extend(description_findings(model))
         from conformance.bundle import description_documents
 
         parsed = (model.sha256, model.description)
@@ -184,6 +185,28 @@ def pytest_configure(config: pytest.Config) -> None:
         if getattr(config.option, "hypothesis_seed", None) is None and hasattr(config.option, "hypothesis_seed"):
             config.option.hypothesis_seed = state.seed
         _configure_hypothesis(state)
+
+
+def description_findings(model: TargetModel) -> list[Finding]:
+    """What the description itself shows before anything is sent: an ``enum`` that is a spec set plus vendor
+    values (SPEC ambiguity 20) violates that set's ENUM clause; a response carrying an extra value confirms it
+    (the check layer judges every response against the spec's set)."""
+    out = []
+    for resource in model.resources:
+        for f in resource.fields.values():
+            if f.enum_extras and f.enum_clause:
+                extras = ", ".join(repr(v) for v in f.enum_extras)
+                out.append(
+                    Finding(
+                        f.enum_clause,
+                        f"the description's {resource.name}.{f.name} enumerates the spec's {f.enum_set} values and "
+                        f"{extras}: values outside the spec's set",
+                        None,
+                        f"description::{resource.name}.{f.name}",
+                        {"extra_values": list(f.enum_extras)},
+                    )
+                )
+    return out
 
 
 def _reference_description() -> Path:

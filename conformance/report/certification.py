@@ -124,7 +124,7 @@ def replay_command(run: dict[str, Any], test_id: str) -> str | None:
     """``conformance run`` of the finding's test alone, with the run's seed and profile: the seed makes every
     property test and fuzzer draw the same examples again (hypothesis' own replay advice is for a test's
     author, not for someone running the installed suite). Keys stay in the environment."""
-    if not test_id or test_id.startswith("run::"):
+    if not test_id or test_id.startswith(("run::", "description::")):
         return None
     name = test_id.split("::")[-1].split("[")[0]
     parts = ["conformance", "run"]
