@@ -64,7 +64,7 @@ def _fresh(target, resource, version) -> str:
 
 def _judge_refused_time(target, resource, field, instant: datetime, sent: str, refused: NoAcceptedBody) -> None:
     """A time refused in one offset but accepted as the same instant in another breaks TIME-5 (any offset must
-    be accepted). Refused in every offset, it is the instant that the vendor's own rules refuse ("starts_at
+    be accepted). Refused in every offset, it is the instant that the vendor's own rules refuse ("a time
     must lie in the future": SPEC ambiguity 15): a description gap, and the example is discarded."""
     version = target.version_for(resource)
     for other in OFFSETS:
