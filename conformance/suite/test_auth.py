@@ -4,41 +4,62 @@ from __future__ import annotations
 
 import base64
 
+import jsonschema
 import pytest
 
-from conformance.assertions import assert_error, assert_ok, mentions, writable_state
+from conformance.assertions import assert_error, assert_ok, mentions, same_written, writable_state
 from conformance.client import UNSET
 from conformance.expect import expect
+from conformance.redact import Redactor
 from conformance.strategies import minimal_body
+from conformance.target import path_params
+
+ITEM_METHODS = ("GET", "POST", "PUT", "DELETE")
 
 
-def _send(target, method, path, version, body, resource, **kw):
-    return target.client.request(
-        method, path, version=version, json=UNSET if body is None else body, resource=resource.name, **kw
+def operations(target, resource, obj, version):
+    """``(method, path, body)`` of every operation the description declares at ``obj``: the item methods of
+    ``resource.methods``, then the collection GET; DELETE comes last, so the others still find the object."""
+    body = obj.body if getattr(obj, "body", None) is not None else minimal_body(resource, version)
+    item = [m for m in ITEM_METHODS if m in resource.methods]
+    ops = [(m, obj.path, body if m in ("POST", "PUT") else None) for m in item if m != "DELETE"]
+    coll = resource.collection_path_for(list(obj.ids.values())[:-1])
+    if coll is not None:
+        ops.append(("GET", coll, None))
+    if "DELETE" in item:
+        ops.append(("DELETE", obj.path, None))
+    return ops
+
+
+def version_forms(version):
+    """How a request names its version: not at all, by ``/vN`` and by ``X-Version: N`` ((version, via), label)."""
+    return [
+        ((None, "path"), "no version"),
+        ((version, "path"), f"/v{version}"),
+        ((version, "header"), f"X-Version: {version}"),
+    ]
+
+
+def _send(target, method, path, form, body, resource, client=None, **kw):
+    version, via = form
+    return (client or target.client).request(
+        method, path, version=version, via=via, json=UNSET if body is None else body, resource=resource.name, **kw
     )
 
 
 def _operations(target, resource):
-    """Every operation of the resource, at an object the suite created."""
     version = target.version_for(resource)
     obj = target.create(resource, version=version)
-    body = minimal_body(resource, version)
-    ops = [("GET", obj.path, None), ("POST", obj.path, body), ("PUT", obj.path, body), ("DELETE", obj.path, None)]
-    if resource.collection_path:
-        coll = resource.collection_path
-        for key, value in obj.ids.items():
-            coll = coll.replace("{" + key + "}", value)
-        ops.append(("GET", coll, None))
-    return version, obj, ops
+    return version, obj, operations(target, resource, obj, version)
 
 
 @pytest.mark.AUTH_1
 def test_no_credentials_get_401_everywhere(target, resource):
     version, obj, ops = _operations(target, resource)
     for method, path, body in ops:
-        for v in (version, None):
-            ex = _send(target, method, path, v, body, resource, auth=None)
-            assert_error(ex, "AUTH-1", 401, "not_authorized", f"{method} {path} without Authorization")
+        for form, label in version_forms(version):
+            ex = _send(target, method, path, form, body, resource, auth=None)
+            assert_error(ex, "AUTH-1", 401, "not_authorized", f"{method} {path} ({label}) without Authorization")
             expect(ex.envelope is not None and ex.data is None, "AUTH-1", "401 response data is not null", ex)
     assert_ok(target.get(resource, obj.path, version=version), "AUTH-1", "the object after unauthenticated writes")
 
@@ -63,22 +84,100 @@ def _bad_credentials(key: str) -> dict[str, str]:
     }
 
 
+def near_misses(key: str, keys: tuple[str, ...] = ()) -> dict[str, str]:
+    """Credentials a step away from the valid ``key``: each is a wrong key (AUTH-2), however close.
+
+    Only the key verbatim is valid (AUTH-3). Spaces and tabs around it are HTTP's optional whitespace, which
+    any HTTP layer may strip, and a line break cannot be sent in a header: neither is probed. Unicode spaces
+    are part of the value, sent as UTF-8 (header strings go out as latin-1, so each byte is one character)."""
+
+    def utf8(text: str) -> str:
+        return text.encode("utf-8").decode("latin-1")
+
+    middle = len(key) // 2
+    changed = "A" if key[middle : middle + 1] != "A" else "B"
+    candidates = {
+        "the key in other letter case": key.swapcase(),
+        "the key followed by a no-break space (U+00A0)": key + utf8("\u00a0"),
+        "the key after an ideographic space (U+3000)": utf8("\u3000") + key,
+        "a prefix of the key (its last character cut)": key[:-1],
+        "the first half of the key": key[:middle],
+        "the key plus one character": key + "x",
+        "the key with a character in the middle changed": key[:middle] + changed + key[middle + 1 :],
+        "the key as RFC 7617 user-id (base64 of key:)": base64.b64encode(f"{key}:".encode()).decode(),
+        "the key as RFC 7617 password (base64 of :key)": base64.b64encode(f":{key}".encode()).decode(),
+    }
+    return {label: f"Basic {value}" for label, value in candidates.items() if value and value not in {key, *keys}}
+
+
 @pytest.mark.AUTH_2
 def test_bad_credentials_get_401(target, resource):
+    """A wrong key on every operation in every version form; the other bad credentials each on one of them."""
     version, obj, ops = _operations(target, resource)
-    for label, header in _bad_credentials(target.settings.api_key).items():
-        for method, path, body in ops[:1] + ops[2:3]:
-            ex = _send(target, method, path, version, body, resource, auth=header)
-            assert_error(ex, "AUTH-2", 401, "not_authorized", f"{method} with {label}")
+    forms = version_forms(version)
+    for method, path, body in ops:
+        for form, label in forms:
+            ex = _send(target, method, path, form, body, resource, auth=_bad_credentials("")["a wrong key"])
+            assert_error(ex, "AUTH-2", 401, "not_authorized", f"{method} {path} ({label}) with a wrong key")
+    bad = list(_bad_credentials(target.settings.api_key).items())[1:]
+    for n, (what, header) in enumerate(bad):
+        method, path, body = ops[n % len(ops)]
+        form, label = forms[n % len(forms)]
+        ex = _send(target, method, path, form, body, resource, auth=header)
+        assert_error(ex, "AUTH-2", 401, "not_authorized", f"{method} {path} ({label}) with {what}")
+
+
+@pytest.mark.AUTH_2
+def test_near_miss_keys_get_401(target, resource):
+    """Keys a comparison that normalizes (case, whitespace), matches prefixes or decodes would take for
+    the valid one; each on one operation, in turn."""
+    version, obj, ops = _operations(target, resource)
+    keys = tuple(k for k in (target.settings.api_key, target.settings.second_api_key) if k)
+    probes = near_misses(target.settings.api_key, keys)
+    client = target.client.with_credential(target.client.credential)
+    # the probes are the key give or take a step: reports must hold none of them
+    client.redactor = Redactor([*keys, *(v for h in probes.values() if len(v := h.removeprefix("Basic ")) >= 8)])
+    forms = version_forms(version)
+    for n, (what, header) in enumerate(probes.items()):
+        method, path, body = ops[n % len(ops)]
+        form, label = forms[n % len(forms)]
+        raw = not header.isascii()
+        ex = _send(target, method, path, form, body, resource, client=client, auth=header, observe=not raw)
+        if raw and ex.status == 400:
+            continue  # an HTTP layer refusing non-ASCII header bytes (obs-text) before the API: refused is enough
+        if raw and client.observer:
+            client.observer(ex)  # otherwise judged by the check layer like every response
+        assert_error(ex, "AUTH-2", 401, "not_authorized", f"{method} {path} ({label}) with {what}")
 
 
 @pytest.mark.AUTH_3
 def test_valid_key_verbatim_is_accepted(target, resource):
     version, obj, ops = _operations(target, resource)
     for method, path, body in ops:
-        ex = _send(target, method, path, version, body, resource)
+        ex = _send(target, method, path, (version, "path"), body, resource)
         expect(ex.status != 401, "AUTH-3", f"{method} with the valid key, sent verbatim, was refused (401)", ex)
         expect(200 <= ex.status < 300, "AUTH-3", f"{method} {path} with the valid key got HTTP {ex.status}", ex)
+
+
+ORACLE = "an existence oracle: the answer tells the second organization the id is taken elsewhere"
+
+
+def _own_write(target, resource, path, body, method, version, other, what):
+    """The second organization's write at an id the first holds: a create of its own (Ambiguity 16)."""
+    return _judge_own(target.write(resource, path, body, method=method, version=version, client=other), what)
+
+
+def _judge_own(ex, what):
+    method = ex.method
+    oracle = ex.status in (403, 409) or ex.status >= 500
+    expect(
+        200 <= ex.status < 300,
+        "AUTH-4",
+        f"{what}: the second organization's {method} to an id the first one holds got HTTP {ex.status}"
+        + (f"; {ORACLE}" if oracle else "; it must create the second organization's own object"),
+        ex,
+    )
+    return ex
 
 
 @pytest.mark.AUTH_4
@@ -87,35 +186,24 @@ def test_organizations_are_isolated(target, resource):
         pytest.skip("no second organization's key (set CONFORMANCE_SECOND_API_KEY to test AUTH-4)")
     version = target.version_for(resource)
     obj = target.create(resource, version=version)
-    before = assert_ok(target.get(resource, obj.path, version=version), "AUTH-4", "the first org reads its object")
+    first = assert_ok(target.get(resource, obj.path, version=version), "AUTH-4", "the first org reads its object")
+    before = writable_state(resource, version, first)
     other = target.second
+
+    def unchanged(after_what: str) -> None:
+        got = target.get(resource, obj.path, version=version)
+        after = assert_ok(got, "AUTH-4", f"the first org's object after {after_what}")
+        expect(
+            writable_state(resource, version, after) == before,
+            "AUTH-4",
+            f"the first organization's object changed after {after_what}",
+            got,
+        )
+
     seen = target.get(resource, obj.path, version=version, client=other)
     assert_error(seen, "AUTH-4", 404, "not_found", "the second organization reading the first one's object")
-    changed = _other_body(resource, version, before)
-    target.write(resource, obj.path, changed, version=version, client=other)
-    target.write(resource, obj.path, changed, method="PUT", version=version, client=other)
-    gone = target.delete(resource, obj.path, version=version, client=other)
-    expect(
-        gone.status in (200, 404) or 200 <= gone.status < 300,
-        "AUTH-4",
-        f"second organization's DELETE got HTTP {gone.status}",
-        gone,
-    )
-    after = assert_ok(
-        target.get(resource, obj.path, version=version),
-        "AUTH-4",
-        "the first org's object after the second org wrote and deleted at its path",
-    )
-    expect(
-        writable_state(resource, version, after) == writable_state(resource, version, before),
-        "AUTH-4",
-        "the second organization changed the first one's object",
-        target.get(resource, obj.path, version=version),
-    )
-    if resource.collection_path and resource.parent is not None:
-        coll = resource.collection_path
-        for key, value in obj.ids.items():
-            coll = coll.replace("{" + key + "}", value)
+    coll = resource.collection_path_for(list(obj.ids.values())[:-1])
+    if coll is not None and resource.parent is not None:
         listed = target.get(resource, coll, version=version, client=other)
         expect(
             listed.status == 404
@@ -125,19 +213,98 @@ def test_organizations_are_isolated(target, resource):
             "the second organization lists the first one's objects",
             listed,
         )
+    gone = target.delete(resource, obj.path, version=version, client=other)
+    expect(
+        200 <= gone.status < 300 or gone.status == 404,
+        "AUTH-4",
+        f"the second organization's DELETE of an id only the first holds got HTTP {gone.status}",
+        gone,
+    )
+    unchanged("the second organization's DELETE at its path")
+
+    # Writes: the second organization creates its own objects at the first one's ids, parents first.
+    chain = resource.chain()
+    for depth, node in enumerate(chain[:-1], start=1):
+        ids = dict(zip(path_params(node.item_path), list(obj.ids.values())[:depth], strict=True))
+        _own_write(
+            target, node, node.path_for(ids), known_body(target, node, version), "POST", version, other, node.name
+        )
+    accepted = known_body(target, resource, version, obj)
+    body = _other_body(resource, version, accepted)
+    written = target.write(resource, obj.path, body, version=version, client=other)
+    if written.status == 403 and written.error_code == "validation_failed" and body != accepted:
+        body = _refused_body(target, resource, obj, body, accepted, version, other, written)
+    else:
+        _judge_own(written, resource.name)
+    if "PUT" in resource.methods:
+        _own_write(target, resource, obj.path, body, "PUT", version, other, resource.name)
+    unchanged("the second organization wrote at its path")
+    # What the second organization reads is its own object; its read-your-writes is IDEM-4's to judge, so only
+    # a read of the first organization's object is a finding here.
+    theirs = body != accepted
+    own = target.get(resource, obj.path, version=version, client=other)
+    mine = assert_ok(own, "AUTH-4", "the second organization reading the object it wrote")
+    expect(
+        not theirs
+        or writable_state(resource, version, mine) != before
+        or same_written(resource, version, body, mine) == [],
+        "AUTH-4",
+        "the second organization reads the first one's object at an id where it wrote its own",
+        own,
+    )
+    if "DELETE" in resource.methods:
+        gone = target.delete(resource, obj.path, version=version, client=other)
+        unchanged("the second organization deleted its own object at the same id")
+        if 200 <= gone.status < 300:  # a failed delete is IDEM-6's
+            again = target.get(resource, obj.path, version=version, client=other)
+            expect(
+                again.status == 404 or _one(again) is None or writable_state(resource, version, _one(again)) != before,
+                "AUTH-4",
+                "after deleting its own object, the second organization reads the first one's object at that id",
+                again,
+            )
 
 
-def _other_body(resource, version, before):
-    """A valid body that differs from the stored one where it can (a plain string field)."""
-    body = dict(minimal_body(resource, version))
+def _one(ex):
+    """The object a successful item GET answers (``data`` or an array holding just it), else None."""
+    data = ex.data if 200 <= ex.status < 300 else None
+    data = data[0] if isinstance(data, list) and len(data) == 1 else data
+    return data if isinstance(data, dict) else None
+
+
+def _refused_body(target, resource, obj, body, accepted, version, other, refused):
+    """A changed body refused at the taken id: an oracle if the same body is taken at a free id (the vendor's
+    own rule otherwise, Ambiguity 15: then the first organization's body is written)."""
+    free = resource.path_for({**obj.ids, resource.id_param: target.new_id()})
+    probe = target.write(resource, free, body, version=version, client=other)
+    expect(
+        not 200 <= probe.status < 300,
+        "AUTH-4",
+        f"{resource.name}: a body refused (403 validation_failed) at an id the first organization holds was "
+        f"accepted at a free id; {ORACLE}",
+        refused,
+    )
+    _own_write(target, resource, obj.path, accepted, "POST", version, other, resource.name)
+    return accepted
+
+
+def known_body(target, resource, version, obj=None):
+    """A body the target accepted for ``resource`` (``obj``'s, else one of the run's), else the smallest valid one."""
+    if obj is not None and getattr(obj, "body", None) is not None:
+        return dict(obj.body)
+    acceptance = getattr(target, "acceptance", None)
+    known = acceptance.known(resource, version) if acceptance is not None else []
+    return dict(known[0]) if known else minimal_body(resource, version)
+
+
+def _other_body(resource, version, accepted):
+    """``accepted`` with one plain string field changed, where the description still allows the result, so whose
+    values are read back shows."""
+    validator = jsonschema.Draft202012Validator(resource.write_schema_for(version))
     for f in resource.writable(version):
-        if (
-            f.kind == "other"
-            and isinstance(body.get(f.name), str)
-            and "pattern" not in f.schema
-            and "format" not in f.schema
-            and "enum" not in f.schema
-        ):
-            body[f.name] = body[f.name] + "X"
-            break
-    return body
+        value = accepted.get(f.name)
+        if f.kind == "other" and isinstance(value, str) and "format" not in f.schema and "enum" not in f.schema:
+            changed = {**accepted, f.name: value + "X"}
+            if validator.is_valid(changed):
+                return changed
+    return dict(accepted)

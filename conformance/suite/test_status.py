@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from conformance.assertions import assert_clause, assert_error
+from conformance.client import UNSET
 from conformance.expect import expect
 from conformance.strategies import invalid_cases, minimal_body
 from conformance.suite._variety import variety
+from conformance.suite.test_auth import version_forms
 from conformance.target import path_params
 
 EXTRA_METHODS = ("PATCH", "TRACE")
@@ -63,9 +67,31 @@ def test_missing_object_is_not_found(target, resource):
 @pytest.mark.STATUS_4
 @pytest.mark.parametrize("path", ["/cft-no-such-path", "/cft-no-such-path/cft1/deeper"])
 def test_unknown_path_is_not_found(target, path):
-    for version in (None, target.model.latest_version):
-        ex = target.client.request("GET", path, version=version)
-        assert_error(ex, "STATUS-4", 404, "not_found", f"GET {path} (a path the API does not have)")
+    """Every method, naming no version, ``/vN`` or ``X-Version: N``: a path the API does not have is 404."""
+    if _described(target.model, path):
+        pytest.skip(f"{path} is a path of the target description")
+    for method in ("GET", "POST", "PUT", "DELETE"):
+        for (version, via), label in version_forms(target.model.latest_version):
+            body = {} if method in ("POST", "PUT") else UNSET
+            ex = target.client.request(method, path, version=version, via=via, json=body)
+            assert_error(ex, "STATUS-4", 404, "not_found", f"{method} {path} ({label}; a path the API does not have)")
+
+
+@pytest.mark.STATUS_4
+def test_path_below_an_object_is_not_found(target, resource):
+    """A segment below an object the suite created is a path the API does not have, whichever the method."""
+    version = target.version_for(resource)
+    obj = target.create(resource, version=version)
+    path = obj.path + "/cft-no-such-path"
+    if _described(target.model, path):
+        pytest.skip(f"{path} is a path of the target description")
+    forms = version_forms(version)
+    for n, method in enumerate(("GET", "POST", "PUT", "DELETE")):
+        (v, via), label = forms[n % len(forms)]
+        ex = target.client.request(
+            method, path, version=v, via=via, json={} if method in ("POST", "PUT") else UNSET, resource=resource.name
+        )
+        assert_error(ex, "STATUS-4", 404, "not_found", f"{method} {path} ({label}; a path the API does not have)")
 
 
 @pytest.mark.STATUS_5
@@ -96,6 +122,15 @@ def test_create_201_update_200(target, resource):
     expect(obj.created.status == 201, "STATUS-6", f"create answered {obj.created.status}, not 201", obj.created)
     again = target.write(resource, obj.path, minimal_body(resource, version), version=version)
     expect(again.status == 200, "STATUS-6", f"update answered {again.status}, not 200", again)
+
+
+def _described(model, path: str) -> bool:
+    """Whether ``path`` fits an item or collection path of the description (a write there could create)."""
+    for resource in model.resources:
+        for template in (resource.item_path, resource.collection_path):
+            if template and re.fullmatch(re.sub(r"\\\{[^{}/]+\\\}", "[^/]+", re.escape(template)), path):
+                return True
+    return False
 
 
 def _collection(target, resource) -> str:

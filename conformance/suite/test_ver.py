@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import pytest
 
-from conformance.assertions import assert_ok, assert_written, diff_states, writable_state
+from conformance.assertions import assert_ok, assert_written, diff_states, mentions, writable_state
+from conformance.client import UNSET
 from conformance.expect import expect
 from conformance.strategies import full_body, minimal_body
+from conformance.suite.test_auth import operations
 
 FORMS = {"header": ("VER-1", "X-Version: {v}"), "path": ("VER-2", "/v{v}")}
 
@@ -22,29 +24,41 @@ def _object_with_version_fields(target, resource, versioned_field=None):
     return target.create(resource, body, version=version), version
 
 
-def _write_and_read(target, resource, via: str, body=None):
-    """Write at every version with one form and read back with the same form: all must succeed."""
+def _write_and_read(target, resource, via: str, body=None, every_operation=False):
+    """Write at every version with one form and read back with the same form: all must succeed. With
+    ``every_operation``, PUT, the collection GET and finally DELETE too, each in every version."""
     clause, label = FORMS[via]
-    path, _ = target.fresh_path(resource, via=via)  # parents too are made with the form under test
+    path, ids = target.fresh_path(resource, via=via)  # parents too are made with the form under test
+    coll = resource.collection_path_for(list(ids.values())[:-1])
     reads = {}
     for version in target.model.versions:
+        named = label.format(v=version)
         sent = body if body is not None and version == target.model.latest_version else minimal_body(resource, version)
         written = target.write(resource, path, sent, version=version, via=via)
-        assert_written(written, clause, f"POST with {label.format(v=version)}")
-        reads[version] = assert_ok(
-            target.get(resource, path, version=version, via=via), clause, f"GET with {label.format(v=version)}"
-        )
+        assert_written(written, clause, f"POST with {named}")
+        if every_operation and "PUT" in resource.methods:
+            put = target.write(resource, path, sent, method="PUT", version=version, via=via)
+            assert_written(put, clause, f"PUT with {named}")
+        reads[version] = assert_ok(target.get(resource, path, version=version, via=via), clause, f"GET with {named}")
+        if every_operation and coll is not None:
+            listed = target.get(resource, coll, version=version, via=via)
+            assert_written(listed, clause, f"collection GET {coll} with {named}")
+            expect(isinstance(listed.data, list), clause, f"collection GET with {named}: data is not an array", listed)
+    if every_operation and "DELETE" in resource.methods:
+        version = target.model.latest_version
+        gone = target.client.request("DELETE", path, version=version, via=via, resource=resource.name)
+        assert_written(gone, clause, f"DELETE with {label.format(v=version)}")
     return path, reads
 
 
 @pytest.mark.VER_1
 def test_version_by_header(target, resource):
-    _write_and_read(target, resource, "header")
+    _write_and_read(target, resource, "header", every_operation=True)
 
 
 @pytest.mark.VER_2
 def test_version_by_path(target, resource):
-    _write_and_read(target, resource, "path")
+    _write_and_read(target, resource, "path", every_operation=True)
 
 
 def _later_field_is_served(target, versioned_field, via: str) -> None:
@@ -105,9 +119,73 @@ def test_unversioned_hides_later_fields(target, versioned_field):
     )
 
 
+def _item(listed, token):
+    """The listed item naming ``token`` (the run's unique id), or None: a listing may not show it (Ambiguity 21)."""
+    items = listed.data if 200 <= listed.status < 300 and isinstance(listed.data, list) else []
+    return next((item for item in items if mentions(item, token)), None)
+
+
+def _listing(target, resource, coll, version, via="path"):
+    params = {resource.limit_param: resource.limit_max} if resource.limit_param and resource.limit_max else None
+    return target.get(resource, coll, version=version, via=via, params=params)
+
+
+@pytest.mark.VER_3
+def test_unversioned_is_version_1_on_every_operation(target, resource):
+    """POST, PUT, the collection GET and DELETE naming no version answer as with version 1, and a written body
+    (a later version's fields included) is stored alike."""
+    latest = target.model.latest_version
+    body = full_body(resource, latest)
+    parents = target.shared_parents(resource)
+    plain, ids = target.fresh_path(resource, latest, parent_ids=parents)
+    v1, v1_ids = target.fresh_path(resource, latest, parent_ids=parents)
+    for method in [m for m in ("POST", "PUT") if m in resource.methods]:
+        a = target.write(resource, plain, body, method=method)
+        b = target.write(resource, v1, body, method=method, version=1)
+        expect(
+            a.status == b.status,
+            "VER-3",
+            f"an unversioned {method} answered HTTP {a.status}, the same {method} with version 1 HTTP {b.status}",
+            a,
+        )
+        if 200 <= a.status < 300 and 200 <= b.status < 300:
+            got = target.get(resource, plain, version=latest)
+            diffs = diff_states(
+                writable_state(resource, latest, assert_ok(got, "VER-3", f"GET /v{latest} after the {method}")),
+                writable_state(resource, latest, assert_ok(target.get(resource, v1, version=latest), "VER-3", "GET")),
+            )
+            expect(
+                not diffs,
+                "VER-3",
+                f"an unversioned {method} is stored differently from the same {method} with version 1 (read with "
+                f"version {latest}): {'; '.join(diffs)}",
+                got,
+            )
+    coll = resource.collection_path_for(parents)
+    if coll is not None:
+        a, b = _listing(target, resource, coll, None), _listing(target, resource, coll, 1)
+        expect(
+            a.status == b.status, "VER-3", f"an unversioned collection GET answered HTTP {a.status}, /v1 {b.status}", a
+        )
+        token = ids[resource.id_param]
+        mine, theirs = _item(a, token), _item(b, token)
+        expect(
+            mine is None or theirs is None or mine == theirs,
+            "VER-3",
+            f"an unversioned collection GET lists {token} differently from the same GET with version 1",
+            a,
+        )
+    if "DELETE" in resource.methods:
+        a = target.client.request("DELETE", plain, resource=resource.name)
+        b = target.client.request("DELETE", v1, version=1, resource=resource.name)
+        expect(a.status == b.status, "VER-3", f"an unversioned DELETE answered HTTP {a.status}, /v1 {b.status}", a)
+
+
 @pytest.mark.VER_4
 def test_header_and_path_reads_are_equivalent(target, resource):
     obj, _ = _object_with_version_fields(target, resource)
+    coll = resource.collection_path_for(list(obj.ids.values())[:-1])
+    token = obj.ids[resource.id_param]
     for version in target.model.versions:
         by_header = target.get(resource, obj.path, version=version, via="header")
         by_path = target.get(resource, obj.path, version=version, via="path")
@@ -115,6 +193,17 @@ def test_header_and_path_reads_are_equivalent(target, resource):
             by_header.status == by_path.status and by_header.data == by_path.data,
             "VER-4",
             f"X-Version: {version} and /v{version} answer differently",
+            by_header,
+        )
+        if coll is None:
+            continue
+        by_header = _listing(target, resource, coll, version, "header")
+        by_path = _listing(target, resource, coll, version, "path")
+        mine, theirs = _item(by_header, token), _item(by_path, token)
+        expect(
+            by_header.status == by_path.status and (mine is None or theirs is None or mine == theirs),
+            "VER-4",
+            f"the collection GET {coll} with X-Version: {version} and with /v{version} answer differently",
             by_header,
         )
 
@@ -125,20 +214,33 @@ def test_header_and_path_writes_are_equivalent(target, resource):
     version = target.model.latest_version
     body = full_body(resource, version)
     parents = target.shared_parents(resource, version)
-    states = {}
-    for via in ("header", "path"):
-        path, _ = target.fresh_path(resource, version, parent_ids=parents)
-        written = target.write(resource, path, body, version=version, via=via)
-        assert_written(written, "VER-4", f"POST with the {via} form of version {version}")
-        read = assert_ok(target.get(resource, path, version=version, via="path"), "VER-4", f"GET /v{version}")
-        states[via] = (writable_state(resource, version, read), written)
-    diffs = diff_states(states["header"][0], states["path"][0])
-    expect(
-        not diffs,
-        "VER-4",
-        f"a write with X-Version: {version} is stored differently from one to /v{version}: {'; '.join(diffs)}",
-        states["header"][1],
-    )
+    for method in [m for m in ("POST", "PUT") if m in resource.methods]:
+        states = {}
+        for via in ("header", "path"):
+            path, _ = target.fresh_path(resource, version, parent_ids=parents)
+            written = target.write(resource, path, body, method=method, version=version, via=via)
+            assert_written(written, "VER-4", f"{method} with the {via} form of version {version}")
+            read = assert_ok(target.get(resource, path, version=version, via="path"), "VER-4", f"GET /v{version}")
+            states[via] = (writable_state(resource, version, read), written, path)
+        diffs = diff_states(states["header"][0], states["path"][0])
+        expect(
+            not diffs,
+            "VER-4",
+            f"a {method} with X-Version: {version} is stored differently from one to /v{version}: {'; '.join(diffs)}",
+            states["header"][1],
+        )
+    if "DELETE" in resource.methods:
+        gone = {
+            via: target.client.request("DELETE", path, version=version, via=via, resource=resource.name)
+            for via, (_, _, path) in states.items()
+        }
+        expect(
+            gone["header"].status == gone["path"].status,
+            "VER-4",
+            f"DELETE with X-Version: {version} answered HTTP {gone['header'].status}, with /v{version} "
+            f"HTTP {gone['path'].status}",
+            gone["header"],
+        )
 
 
 @pytest.mark.VER_4
@@ -154,6 +256,22 @@ def test_header_and_path_agree_on_later_fields(target, versioned_field):
 BAD_VERSIONS = ("999", "abc", "0", "-1", "2.5")
 
 
+def _judge_unknown_version(ex, named):
+    expect(ex.status < 500, "VER-5", f"unknown version {named}: HTTP {ex.status}", ex)
+    expect(
+        ex.status in (403, 404),
+        "VER-5",
+        f"unknown version {named} answered HTTP {ex.status}: a silent fallback, or outside 403/404",
+        ex,
+    )
+    expect(
+        ex.envelope is not None and ex.envelope.get("success") is False,
+        "VER-5",
+        f"unknown version {named}: error without the envelope",
+        ex,
+    )
+
+
 @pytest.mark.VER_5
 def test_unknown_version_is_an_error(target, resource):
     obj, _ = _object_with_version_fields(target, resource)
@@ -163,17 +281,23 @@ def test_unknown_version_is_an_error(target, resource):
     probes.append(target.client.request("GET", "/v999" + obj.path, resource=resource.name))
     probes.append(target.client.request("GET", "/vabc" + obj.path, resource=resource.name))
     for ex in probes:
-        named = ex.request_headers.get("X-Version") or ex.url
-        expect(ex.status < 500, "VER-5", f"unknown version {named}: HTTP {ex.status}", ex)
-        expect(
-            ex.status in (403, 404),
-            "VER-5",
-            f"unknown version {named} answered HTTP {ex.status}: a silent fallback, or outside 403/404",
-            ex,
-        )
-        expect(
-            ex.envelope is not None and ex.envelope.get("success") is False,
-            "VER-5",
-            f"unknown version {named}: error without the envelope",
-            ex,
-        )
+        _judge_unknown_version(ex, ex.request_headers.get("X-Version") or ex.url)
+
+
+@pytest.mark.VER_5
+def test_unknown_version_is_an_error_on_every_operation(target, resource):
+    """Every operation, in both forms: a write or delete served under a version that does not exist is a
+    silent fallback too. The object is the suite's own, so a faulty server changes only that."""
+    version = target.version_for(resource)
+    obj = target.create(resource, version=version)
+    for method, path, body in operations(target, resource, obj, version):
+        sent = UNSET if body is None else body
+        for header, prefix in (("999", ""), ("abc", ""), (None, "/v999")):
+            ex = target.client.request(
+                method,
+                prefix + path,
+                json=sent,
+                headers={"X-Version": header} if header else None,
+                resource=resource.name,
+            )
+            _judge_unknown_version(ex, f"{method} {ex.request_headers.get('X-Version') or ex.url}")

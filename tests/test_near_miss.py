@@ -1,0 +1,63 @@
+"""Near-miss credentials (AUTH-2): each is a wrong key a lenient comparison would take for the valid one, none
+is a form HTTP itself may normalize, and none reaches a report even when the target accepts and echoes it."""
+
+from __future__ import annotations
+
+import base64
+import secrets
+
+import pytest
+from leaks import leaks
+
+from conformance.suite.test_auth import near_misses
+
+ZONES = ("America/Chicago", "Asia/Kolkata")
+FRAGMENT = 16
+
+
+def _key(number: int) -> str:
+    return base64.b64encode(f"{number}:{secrets.token_hex(20)}".encode()).decode()
+
+
+def test_near_misses_are_wrong_keys_http_cannot_normalize():
+    key, other = _key(1), _key(2)
+    probes = near_misses(key, (key, other))
+    assert len(probes) >= 8
+    for label, header in probes.items():
+        value = header.removeprefix("Basic ")
+        assert value not in (key, other), label
+        # spaces and tabs around a header value are HTTP's optional whitespace: a server may strip them
+        assert value.strip(" \t") not in (key, other), label
+        assert "\r" not in value and "\n" not in value, label
+
+
+def test_near_misses_skip_what_equals_a_configured_key():
+    key = "0123456789"  # no letters: the other letter case is the key itself
+    assert "the key in other letter case" not in near_misses(key, (key,))
+    swapped = "abcDEF123456"
+    assert "the key in other letter case" not in near_misses(swapped, (swapped, swapped.swapcase()))
+
+
+@pytest.mark.parametrize("fault", ["auth-key-case-insensitive", "auth-key-rfc7617-too", "auth-key-unicode-trim"])
+def test_accepted_near_misses_never_reach_the_outputs(certify, reference_server, fault):
+    """The target accepts a near miss and echoes every credential back: the finding's evidence holds the
+    probe, and the probe is the key give or take a step, so it must be masked like the key."""
+    keys = [_key(1), _key(2)]
+    handle = reference_server((fault,), ("echo-credentials",), orgs=list(zip(ZONES, keys, strict=True)))
+    run = certify(args=("--profile", "smoke", "--clause", "AUTH", "--", "-k", "near_miss"), server=handle)
+
+    assert run.verdicts()["AUTH-2"] == "fail", run.stdout[-3000:]
+    run_dir = run.report_dir.parent
+    places = {"stdout": run.stdout.encode(), "stderr": run.stderr.encode()}
+    places |= {str(p.relative_to(run_dir)): p.read_bytes() for p in run_dir.rglob("*") if p.is_file()}
+    probes = [v for h in near_misses(keys[0], tuple(keys)).values() if len(v := h.removeprefix("Basic ")) >= FRAGMENT]
+    found = {}
+    for where, data in places.items():
+        shown = leaks(data, keys) + [
+            f"probe {n}"
+            for n, p in enumerate(probes)
+            if any(p[i : i + FRAGMENT].encode() in data for i in range(0, len(p) - FRAGMENT + 1, FRAGMENT // 2))
+        ]
+        if shown:
+            found[where] = shown
+    assert found == {}
