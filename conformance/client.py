@@ -17,6 +17,7 @@ import http.client
 import json as jsonlib
 import shlex
 import socket
+import ssl
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -26,6 +27,7 @@ from urllib.parse import urlencode, urlsplit
 
 import requests
 import urllib3
+from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
 from conformance.exchange import Exchange
@@ -33,6 +35,8 @@ from conformance.politeness import RETRIES, retry_after
 from conformance.redact import MASK, Redactor
 
 UNSET: Any = object()
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})  # sent again after a lost answer: they change nothing
+STALE_RETRIES = 2  # fresh connections tried after kept-alive ones turned out closed
 DEFAULT_MAX_BODY = 2 * 1024 * 1024
 _CHUNK = 64 * 1024
 
@@ -43,6 +47,8 @@ class _Watch:
     def __init__(self, deadline: float) -> None:
         self.deadline = deadline
         self.expired = False
+        self.reused = False  # the connection came from the pool, open
+        self.sent = False  # the request was written whole
         self._conn: Any = None
         self._lock = threading.Lock()
 
@@ -113,21 +119,68 @@ class _Watchdog:
 
 
 _RECUT = 0.25
+_OBSERVING = threading.Lock()
 _WATCHDOG = _Watchdog()
 _CURRENT = threading.local()  # the watch of the exchange this thread is running
 
 
-class _WatchedPool(HTTPConnectionPool):
-    def _get_conn(self, timeout: float | None = None) -> Any:
-        conn = super()._get_conn(timeout)
+class _Sending:
+    """A connection that tells the running exchange when its request was written whole: until then the target
+    cannot have acted on it, so a failure may be sent again, a write too."""
+
+    def request(self, *args: Any, **kwargs: Any) -> None:
+        super().request(*args, **kwargs)  # type: ignore[misc]
         watch = getattr(_CURRENT, "watch", None)
         if watch is not None:
+            watch.sent = True
+
+
+class _SendingHTTPConnection(_Sending, HTTPConnection):
+    pass
+
+
+class _SendingHTTPSConnection(_Sending, HTTPSConnection):
+    pass
+
+
+class _WatchedPool(HTTPConnectionPool):
+    """Pooled connections the watchdog can reach, and that know how long they idled.
+
+    A server closes a connection idle past its own limit (often seconds), and a request sent on it just then
+    is lost unanswered. urllib3 replaces a connection already closed when taken from the pool; once one was,
+    its idle time bounds the server's limit, and a connection idle half as long is replaced too, so requests
+    (writes above all, which are not sent twice) rarely meet that race."""
+
+    ConnectionCls = _SendingHTTPConnection
+    closes_idle_after: float | None = None  # the shortest idle time after which the server had closed one
+
+    def _get_conn(self, timeout: float | None = None) -> Any:
+        conn = super()._get_conn(timeout)
+        since, conn.conformance_idle_since = getattr(conn, "conformance_idle_since", None), None
+        reused = False
+        if since is not None:
+            idle = time.monotonic() - since
+            if conn.sock is None:  # urllib3 found it closed by the server while it idled
+                limit = self.closes_idle_after
+                self.closes_idle_after = idle if limit is None else min(limit, idle)
+            elif self.closes_idle_after is not None and idle >= self.closes_idle_after / 2:
+                conn.close()
+            else:
+                reused = True
+        watch = getattr(_CURRENT, "watch", None)
+        if watch is not None:
+            watch.reused = reused
             watch.attach(conn)
         return conn
 
+    def _put_conn(self, conn: Any) -> None:
+        if conn is not None:  # only a connection still open idles (one the target closed has no socket)
+            conn.conformance_idle_since = time.monotonic() if conn.sock is not None else None
+        super()._put_conn(conn)
+
 
 class _WatchedHTTPSPool(_WatchedPool, HTTPSConnectionPool):
-    pass
+    ConnectionCls = _SendingHTTPSConnection
 
 
 class _Adapter(requests.adapters.HTTPAdapter):
@@ -299,10 +352,27 @@ class Client:
         exchange.resource = resource
         exchange.version = version
         if observe and self.observer:
-            self.observer(exchange)
+            with _OBSERVING:  # tests may send from several threads; the checks and their capture are not shared-safe
+                self.observer(exchange)
         return exchange
 
     def _send(self, method: str, url: str, headers: dict[str, str], body: bytes | None, credential: Any) -> Exchange:
+        """One exchange, sent again on a fresh connection when a kept-alive one turned out closed: always when
+        the request was not written whole or cannot change anything (GET), never for a write the target may
+        have received (its answer is lost, and repeating it is what the suite tests, not what it assumes)."""
+        for attempt in range(STALE_RETRIES + 1):
+            try:
+                return self._send_once(method, url, headers, body, credential)
+            except _Stale as stale:
+                if attempt == STALE_RETRIES or (stale.sent and method not in SAFE_METHODS):
+                    raise TargetError(stale.message(method not in SAFE_METHODS)) from None
+                if self.pacer:
+                    self.pacer()
+        raise AssertionError("unreachable")
+
+    def _send_once(
+        self, method: str, url: str, headers: dict[str, str], body: bytes | None, credential: Any
+    ) -> Exchange:
         started = time.monotonic()
         watch = _Watch(started + self.timeout * 3)
         _CURRENT.watch = watch
@@ -337,16 +407,10 @@ class Client:
                 allow_redirects=False,
                 stream=True,
             )
-        except requests.exceptions.SSLError as exc:
-            if watch.expired:
-                raise TargetError(late) from None
-            raise TargetError(f"TLS handshake with {self._host} failed: {_reason(exc)}") from None
-        except requests.exceptions.Timeout:
-            raise TargetError(f"{method} {self._safe(url)} timed out after {self.timeout:g} s") from None
         except requests.exceptions.RequestException as exc:
-            if watch.expired:
-                raise TargetError(late) from None
-            raise TargetError(f"{method} {self._safe(url)} failed: {_reason(exc)}") from None
+            if not watch.expired and watch.reused and _closed_unanswered(exc):
+                raise _Stale(f"{method} {self._safe(url)}", watch.sent, _reason(exc)) from None
+            raise self._failure(exc, method, url, watch, late) from None
         chunks: list[bytes] = []
         size = 0
         truncated = False
@@ -387,6 +451,15 @@ class Client:
             authenticated=isinstance(credential, Credential),
         )
 
+    def _failure(self, exc: Exception, method: str, url: str, watch: _Watch, late: str) -> TargetError:
+        if watch.expired:
+            return TargetError(late)
+        if isinstance(exc, requests.exceptions.SSLError):
+            return TargetError(f"TLS handshake with {self._host} failed: {_reason(exc)}")
+        if isinstance(exc, requests.exceptions.Timeout):
+            return TargetError(f"{method} {self._safe(url)} timed out after {self.timeout:g} s")
+        return TargetError(f"{method} {self._safe(url)} failed: {_reason(exc)}")
+
     def _mask_auth(self, name: str, value: str, credential: Any) -> str:
         if name.lower() != "authorization":
             return self.redactor.text(value)
@@ -426,6 +499,45 @@ _BROKEN_BODY = (
     OSError,
     ValueError,
 )
+
+
+class _Stale(Exception):
+    """A kept-alive connection the target had closed: the request got no answer on it."""
+
+    def __init__(self, what: str, sent: bool, reason: str = "") -> None:
+        super().__init__(what)
+        self.what, self.sent, self.reason = what, sent, reason
+
+    def message(self, write: bool) -> str:
+        why = f" ({self.reason})" if self.reason else ""
+        if write and self.sent:
+            return (
+                f"{self.what}: the target closed the kept-alive connection without answering{why}, after the "
+                "request was sent; it may have acted on it, so the write is not sent again"
+            )
+        return f"{self.what}: the target closed {STALE_RETRIES + 1} kept-alive connections without answering{why}"
+
+
+# What a connection the target closed while it idled answers a request with: an end of stream or a reset,
+# before any byte of a response (a timeout is not one: the target may still be working).
+_UNANSWERED = (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError, ConnectionAbortedError)
+_UNANSWERED_TLS = (ssl.SSLEOFError, ssl.SSLZeroReturnError)
+
+
+def _closed_unanswered(exc: BaseException) -> bool:
+    if isinstance(exc, requests.exceptions.Timeout):
+        return False
+    seen: set[int] = set()
+    stack: list[Any] = [exc]
+    while stack:
+        e = stack.pop()
+        if not isinstance(e, BaseException) or id(e) in seen:
+            continue
+        seen.add(id(e))
+        if isinstance(e, _UNANSWERED + _UNANSWERED_TLS):
+            return True
+        stack.extend([*e.args, e.__cause__, e.__context__, getattr(e, "reason", None)])
+    return False
 
 
 def _header(headers: Mapping[str, str], name: str) -> str | None:

@@ -500,6 +500,11 @@ def _enum_values(schema: Any) -> frozenset[str] | None:
     return None
 
 
+def declared_enum(schema: Any) -> frozenset[str] | None:
+    """The string values a property's own ``enum`` lists (through ``anyOf``/``oneOf``), if it lists any."""
+    return _enum_values(schema)
+
+
 def _classify(name: str, schema: Any, where: str) -> tuple[FieldKind, str | None, str | None]:
     """(kind, enum set, enum clause) of a property, by the spec's rules."""
     sets = spec.enum_sets()

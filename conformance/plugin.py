@@ -31,6 +31,7 @@ from conformance.config import OPTIONS, ConfigError, Settings, resolve, worker_c
 from conformance.exchange import Finding
 from conformance.expect import ClauseViolation, find_violation
 from conformance.model import DescriptionError, TargetModel, load_model
+from conformance.notes import notes_of
 from conformance.politeness import RateLimiter, per_worker_rps
 from conformance.recorder import Recorder
 from conformance.redact import Redactor
@@ -549,6 +550,8 @@ def _test_result(
         info["message"] = redactor.text(str(report.longrepr[2]))
     if call.when == "teardown" and state.recorder.current is not None:
         info["capture"] = redactor.obj(state.recorder.current.to_dict())
+    if call.when == "teardown":
+        info["notes"] = redactor.obj(notes_of(report))
     return info
 
 
@@ -697,6 +700,9 @@ def _merge_result(state: RunState, report: pytest.TestReport, info: dict[str, An
         state.keyed.update(capture.get("keyed", {}))
         state.observe(capture.get("observations", []))
         state.add_gaps(capture.get("gaps", []))
+    for note in info.get("notes", []):
+        if note not in rec.notes:
+            rec.notes.append(note)
     if info.get("confirmation"):
         rec.confirmation = info["confirmation"]
 

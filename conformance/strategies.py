@@ -32,6 +32,7 @@ from conformance.model import Field, Resource
 TIME_FORMAT = "spec-time"
 DATE_FORMAT = "spec-date"
 MAX_TEXT = 24
+SAFE_INTEGER = 2**53 - 1
 _DRAFT_2020_12 = 20  # schemathesis' code for JSON Schema 2020-12
 _ALPHABET = Alphabet(
     allow_x00=False,
@@ -130,9 +131,12 @@ def _tame(schema: Any, fields_by_name: dict[str, Field] | None = None) -> Any:
     types = out.get("type")
     is_string = types == "string" or (isinstance(types, list) and "string" in types)
     if is_string and not ({"format", "enum", "const"} & out.keys()):
-        out["maxLength"] = min(out.get("maxLength", MAX_TEXT), MAX_TEXT)
+        out["maxLength"] = max(out.get("minLength", 0), min(out.get("maxLength", MAX_TEXT), MAX_TEXT))
     if out.get("type") == "array":
-        out.setdefault("maxItems", 3)
+        out.setdefault("maxItems", max(3, out.get("minItems", 0)))
+    if out.get("type") == "integer":  # what every JSON parser keeps exactly (RFC 8259 §6): a JavaScript server too
+        out.setdefault("minimum", -SAFE_INTEGER)
+        out.setdefault("maximum", SAFE_INTEGER)
     return out
 
 
@@ -192,15 +196,25 @@ def humane(
         f = resource.fields.get(name)
         if name in kept or f is None or f.kind != "other":
             continue
-        if isinstance(value, str):
-            trial = {**out, name: f"Conformance {secrets.token_hex(3)}"}
+        if isinstance(value, str) and not _formatted(f.schema):  # jsonschema does not check formats here
+            token = secrets.token_hex(3)
+            words = (f"Conformance {token}", f"conformance-{token}@example.com", f"conformance-{token}")
+            trials = [{**out, name: text} for text in words]
         elif isinstance(value, list) and len(value) == 1 and isinstance(value[0], str):
-            trial = {**out, name: [value[0], value[0] + " 2"]}
+            trials = [{**out, name: [value[0], value[0] + " 2"]}]
         else:
             continue
-        if _valid(schema, trial):
-            out = trial
+        out = next((trial for trial in trials if _valid(schema, trial)), out)
     return out
+
+
+def _formatted(schema: Any) -> bool:
+    """Whether a property's schema (or an alternative of it) names a ``format``."""
+    if not isinstance(schema, dict):
+        return False
+    return "format" in schema or any(
+        _formatted(sub) for key in ("anyOf", "oneOf", "allOf") for sub in schema.get(key, [])
+    )
 
 
 @cache

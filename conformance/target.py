@@ -12,6 +12,7 @@ import re
 import secrets
 import threading
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -98,8 +99,9 @@ class Target:
     def zone(self):
         return self.settings.zone
 
-    def new_id(self) -> str:
-        return self.ids.new()
+    def new_id(self, resource: Resource | None = None) -> str:
+        """A fresh id of the run; shaped as ``resource``'s description declares its ids (SPEC ambiguity 22)."""
+        return shaped_id(self.ids.new(), resource.id_schema if resource is not None else {})
 
     def version_for(self, resource: Resource) -> int:
         """The version the CRUD tests use: the latest the target describes."""
@@ -324,7 +326,7 @@ class Target:
         if parent_ids is None:
             version = self.version_for(resource) if version is None else version
             parent_ids = self.ancestors(resource, version, via, client)
-        ids = dict(zip(path_params(resource.item_path), [*parent_ids, self.new_id()], strict=True))
+        ids = dict(zip(path_params(resource.item_path), [*parent_ids, self.new_id(resource)], strict=True))
         return resource.path_for(ids), ids
 
     # -- cleanup ------------------------------------------------------------------------
@@ -375,6 +377,27 @@ def discard(reason: str) -> None:
     if currently_in_test_context():
         reject()
     raise NoAcceptedBody(reason)
+
+
+def shaped_id(run_id: str, schema: dict[str, Any]) -> str:
+    """``run_id`` (the run's prefix and a counter: unique, lower-case alphanumerics) in the shape the description
+    declares for the id: a UUID, digits for an integer, upper case, or within ``maxLength`` (its unique tail).
+    The ledger, not the shape, is what keeps the suite to its own objects."""
+    if not isinstance(schema, dict):
+        return run_id
+    if schema.get("format") == "uuid":
+        return str(uuid.uuid4())
+    if schema.get("type") == "integer":
+        return str(secrets.randbelow(2**53 - 2**40) + 2**40)
+    pattern = schema.get("pattern")
+    candidates = [run_id, run_id.upper(), str(int(run_id.encode().hex(), 16) % 10**18)]
+    limit = schema.get("maxLength")
+    if isinstance(limit, int) and limit > 0:
+        candidates = [c[-limit:] for c in candidates]
+    for candidate in candidates:
+        if not pattern or re.search(pattern, candidate):
+            return candidate
+    return run_id  # a pattern the suite cannot meet: the write's refusal will say so
 
 
 def path_params(path: str) -> list[str]:

@@ -31,6 +31,7 @@ class TestRecord:
     check_errors: dict[str, str] = field(default_factory=dict)  # clause -> why its response check crashed
     confirmation: dict[str, Any] | None = None  # {"attempts": N, "reproduced": {clause: k}} (--confirm)
     traceback: str = ""  # where the suite's own code raised, for an error of the suite's (never evidence)
+    notes: list[dict[str, str]] = field(default_factory=list)  # what it could not judge (conformance.notes)
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -43,6 +44,8 @@ class TestRecord:
         }
         if self.traceback:
             out["traceback"] = self.traceback
+        if self.notes:
+            out["notes"] = self.notes
         return out
 
 

@@ -24,7 +24,9 @@ class FieldKinds:
         key = ("time", name)
         known = self._memo.get(key)
         if known is None:
-            known = self._memo[key] = not name.endswith("_epoch") and (name in self.times or name.endswith("_at"))
+            known = self._memo[key] = not name.endswith("_epoch") and (
+                name in self.times or (name.endswith("_at") and name not in self.dates)
+            )
         return known
 
     def is_date(self, name: str) -> bool:

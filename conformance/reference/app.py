@@ -128,6 +128,7 @@ class ReferenceApp:
             raise ValueError(f"the reference server cannot fill these read-only fields: {problems}")
         self.services = Services(model, store or Store(), orgs, Router(model.resources))
         self.behaviour = behaviour or Behaviour()
+        self._stops = list(self.behaviour.start(self.services) or [])
         self.base = "/" + base_path.strip("/") if base_path.strip("/") else ""
         self.description_dir = description_dir
         self.journal: deque[tuple[str, str]] = deque(maxlen=JOURNAL_SIZE)  # (method, path): what clients asked
@@ -138,6 +139,12 @@ class ReferenceApp:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         await self._starlette(scope, receive, send)
+
+    def close(self) -> None:
+        """Stop what the behaviour started (background writers); idempotent."""
+        stops, self._stops = self._stops, []
+        for stop in reversed(stops):
+            stop()
 
     async def respond(self, request: Request) -> Response:
         path = request.scope["path"]
@@ -176,6 +183,7 @@ class ReferenceApp:
         m = _VERSION_SEGMENT.match(rel)
         ctx.path_version, ctx.path = (m.group(1), rel[m.end() :]) if m else (None, rel)
         ctx.header_version = ctx.request.headers.get("x-version")
+        ctx.now = b.clock(ctx)
         ctx.org = b.authenticate(ctx)
         ctx.version = b.version(ctx)
         ctx.route = self.services.router.match(ctx.path)
@@ -186,6 +194,8 @@ class ReferenceApp:
             raise b.unknown_method(ctx)
         if ctx.method in ("POST", "PUT"):
             ctx.body = await _read_body(ctx.request)
+        if ctx.method in ("POST", "PUT", "DELETE"):
+            await b.settle(ctx)
         return handler(ctx)
 
     def _under_base(self, path: str) -> str | None:
@@ -231,6 +241,7 @@ class ReferenceApp:
             b.rejected(ctx, refusing, lambda: self._store(ctx, values))
             raise ApiError(403, "validation_failed", "; ".join(i.message for i in refusing))
         old, new = self._store(ctx, values)
+        b.stored(ctx, old, new)
         return success(represent(ctx, b, ctx.route.resource, new), b.write_status(ctx, old is None))
 
     def _store(self, ctx: Ctx, values: dict[str, Any]) -> tuple[Record | None, Record]:

@@ -95,6 +95,7 @@ class Ctx:
     org: Organization | None = None
     version: int = 1
     route: Route | None = None
+    state: dict[str, Any] = field(default_factory=dict)  # what stateful switches remember about this request
 
     @property
     def org_id(self) -> int:
@@ -104,6 +105,20 @@ class Ctx:
 
 class Behaviour:
     """Correct decisions, one method each. See the module docstring."""
+
+    # -- the server around the requests ---------------------------------------------------
+    def start(self, services: Services) -> list[Callable[[], None]]:
+        """Called once before the server accepts requests; returns what to call when it stops. The correct
+        server starts empty; variants play the other clients of a shared server here."""
+        return []
+
+    def keep_alive(self) -> float:
+        """Seconds an idle keep-alive connection stays open (uvicorn's default)."""
+        return 5.0
+
+    def clock(self, ctx: Ctx) -> datetime:
+        """The server's time for this request (its stamps)."""
+        return ctx.now
 
     # -- who is asking, and in which version --------------------------------------------
     def authenticate(self, ctx: Ctx) -> Organization:
@@ -165,6 +180,10 @@ class Behaviour:
         """Called before a refused write is answered 403; nothing is stored (ENUM-4)."""
 
     # -- writing ----------------------------------------------------------------------------
+    async def settle(self, ctx: Ctx) -> None:
+        """Awaited before a write or delete is carried out. Nothing to wait for: the store checks and acts in
+        one locked step. Faults await here, opening the window of a check-then-act race."""
+
     def may_write(self, ctx: Ctx, old: Record | None) -> None:
         """POST and PUT both create or update (IDEM-1, IDEM-2): nothing to refuse."""
 
@@ -195,6 +214,9 @@ class Behaviour:
         if old is None:
             return ctx.now, ctx.now
         return old.created, (old.updated if old.fields == fields else ctx.now)
+
+    def stored(self, ctx: Ctx, old: Record | None, new: Record) -> None:
+        """After a write is stored; the reply says the rest. Variants act as a server's own automations here."""
 
     def write_status(self, ctx: Ctx, created: bool) -> int:
         return 201 if created else 200  # STATUS-6

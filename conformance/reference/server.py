@@ -96,6 +96,8 @@ class ServerHandle:
             self._server.should_exit = True
         if self._thread is not None:
             self._thread.join(timeout=STARTUP_TIMEOUT)
+        if self.app is not None:
+            self.app.close()
         if self._tmp is not None:
             self._tmp.cleanup()
             self._tmp = None
@@ -141,8 +143,13 @@ def _prepare(
     tls_mode = next((s.tls for s in reversed(switches) if s.tls), None)
     https = https and tls_mode != "plain"
     tmp = tempfile.TemporaryDirectory(prefix="conformance-ref-")
-    tls = make_tls(Path(tmp.name), host, tls_mode or "valid") if https else None
-    sock = _listen(host, port)
+    try:
+        tls = make_tls(Path(tmp.name), host, tls_mode or "valid") if https else None
+        sock = _listen(host, port)
+    except BaseException:
+        app.close()  # what the behaviour started (a background writer) must not outlive a failed start
+        tmp.cleanup()
+        raise
     config = uvicorn.Config(
         app,
         http=_EnvelopeH11Protocol,
@@ -152,6 +159,7 @@ def _prepare(
         log_level="info" if log_config else "warning",
         access_log=bool(log_config),
         timeout_graceful_shutdown=3,
+        timeout_keep_alive=app.behaviour.keep_alive(),
         ssl_context_factory=(lambda cfg, default: tls.context) if tls else None,
     )
     server = uvicorn.Server(config)

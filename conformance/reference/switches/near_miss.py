@@ -10,7 +10,7 @@ from typing import Any
 
 from conformance import spec
 from conformance.reference.behaviour import ApiError, Ctx
-from conformance.reference.faults import Override, fault
+from conformance.reference.faults import Override, fault, variant
 from conformance.reference.orgs import Organization, basic_credential
 from conformance.reference.store import Record
 
@@ -128,10 +128,10 @@ SWITCHES = [
         "Accepts a credential that starts with the key (a fixed-length read): the key plus characters is accepted.",
         authenticate=_key_matching(lambda given, key: given.startswith(key)),
     ),
-    fault(
-        "auth-key-rfc7617-too",
-        "AUTH-2",
-        "Accepts the key verbatim and also as RFC 7617 base64 of key: (or :key).",
+    variant(
+        "auth-rfc7617-too",
+        "Accepts the key verbatim and also as standard RFC 7617 Basic (base64 of key: or :key, as curl -u sends): "
+        "the same secret, so not a wrong key.",
         authenticate=_key_matching(_rfc7617_too),
     ),
     fault(
