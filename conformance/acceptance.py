@@ -95,8 +95,9 @@ class Acceptance:
         return list(self._accepted.get((resource.name, version), {}).values())
 
 
-def candidates(resource: Resource, version: int, fixed: dict[str, Any]) -> Iterator[dict[str, Any]]:
-    """Bodies the description allows, most likely accepted first, each with ``fixed`` set; duplicates once."""
+def candidates(resource: Resource, version: int, fixed: dict[str, Any], full: bool = False) -> Iterator[dict[str, Any]]:
+    """Bodies the description allows, most likely accepted first (with ``full``, those setting every field
+    first), each with ``fixed`` set; duplicates once."""
     from conformance import strategies  # hypothesis and schemathesis: only where tests run
 
     schema = strategies.write_schema(resource, version)
@@ -115,16 +116,17 @@ def candidates(resource: Resource, version: int, fixed: dict[str, Any]) -> Itera
     def smallest() -> dict[str, Any]:
         return strategies.body_with(resource, version, **fixed) if fixed else strategies.minimal_body(resource, version)
 
-    makers = [
-        smallest,
-        *[lambda e=e: e for e in strategies.examples(resource, version)],
-        lambda: strategies.full_body(resource, version),
-        *[
-            lambda name=name: strategies.humane(resource, version, strategies.body_with_items(resource, version, name))
-            for name in _array_fields(resource, version)
-        ],
-        lambda: strategies.sparse_body(resource, version),
+    def every_field() -> dict[str, Any]:
+        return strategies.full_body(resource, version)
+
+    examples = [lambda e=e: e for e in strategies.examples(resource, version)]
+    with_items = [
+        lambda name=name: strategies.humane(resource, version, strategies.body_with_items(resource, version, name))
+        for name in _array_fields(resource, version)
     ]
+    makers = [smallest, *examples, every_field, *with_items, lambda: strategies.sparse_body(resource, version)]
+    if full:
+        makers = [every_field, *with_items, *examples, smallest]
     for make in makers:
         try:
             body = fresh(make())

@@ -185,13 +185,17 @@ class Target:
         via: str = "path",
         parent_ids: list[str] | None = None,
         client: Client | None = None,
+        full: bool = False,
     ) -> Obj:
         """Create a fresh object (and its parents); a refusal is a failed precondition. Without a ``body``, the
-        first body the description allows that the target accepts (:meth:`accepted_body`)."""
+        first body the description allows that the target accepts (:meth:`accepted_body`; with ``full``,
+        one setting every field if the target accepts such a body)."""
         version = self.version_for(resource) if version is None else version
         path, ids = self.fresh_path(resource, version, parent_ids, via, client)
         if body is None:
-            body, ex = self.accepted_body(resource, path, version=version, method=method, via=via, client=client)
+            body, ex = self.accepted_body(
+                resource, path, version=version, method=method, via=via, client=client, full=full
+            )
         else:
             ex = self.write(resource, path, body, method=method, version=version, via=via, client=client)
         if not 200 <= ex.status < 300:
@@ -212,6 +216,7 @@ class Target:
         via: str = "path",
         client: Client | None = None,
         record_gaps: bool = True,
+        full: bool = False,
         **fixed: Any,
     ) -> tuple[dict[str, Any], Exchange]:
         """Write to the fresh ``path`` the first candidate body (with ``fixed`` values) the target does not refuse
@@ -222,7 +227,8 @@ class Target:
         version = self.version_for(resource) if version is None else version
         known = [b for b in self.acceptance.known(resource, version) if all(b.get(k) == v for k, v in fixed.items())]
         refused: Exchange | None = None
-        for body in [*known[:1], *candidates(resource, version, fixed)]:
+        first = [] if full else known[:1]
+        for body in [*first, *candidates(resource, version, fixed, full)]:
             ex = self.write(resource, path, body, method=method, version=version, via=via, client=client)
             if not refused_by_rule(ex):  # accepted, or an answer for the caller to judge (a 5xx is a finding)
                 if 200 <= ex.status < 300:

@@ -191,7 +191,7 @@ def _canonical(body: dict) -> str:
 @pytest.mark.IDEM_5
 def test_get_has_no_side_effects(target, resource):
     version = target.version_for(resource)
-    obj = target.create(resource, full_body(resource, version), version=version)
+    obj = target.create(resource, version=version, full=True)
     reads = [target.get(resource, obj.path, version=version) for _ in range(3)]
     for ex in reads:
         assert_ok(ex, "IDEM-5", "GET of an existing object")

@@ -20,8 +20,7 @@ FORMS = {"header": ("VER-1", "X-Version: {v}"), "path": ("VER-2", "/v{v}")}
 def _object_with_version_fields(target, resource, versioned_field=None):
     """An object written in the latest version, with the later-version fields set."""
     version = target.model.latest_version
-    body = full_body(resource, version) if versioned_field is not None else dict(minimal_body(resource, version))
-    return target.create(resource, body, version=version), version
+    return target.create(resource, version=version, full=versioned_field is not None), version
 
 
 def _write_and_read(target, resource, via: str, body=None, every_operation=False):
@@ -34,11 +33,11 @@ def _write_and_read(target, resource, via: str, body=None, every_operation=False
     for version in target.model.versions:
         named = label.format(v=version)
         sent = body if body is not None and version == target.model.latest_version else minimal_body(resource, version)
-        written = target.write(resource, path, sent, version=version, via=via)
-        assert_written(written, clause, f"POST with {named}")
+        target.write_valid(resource, path, sent, clause, f"POST with {named}", version=version, via=via)
         if every_operation and "PUT" in resource.methods:
-            put = target.write(resource, path, sent, method="PUT", version=version, via=via)
-            assert_written(put, clause, f"PUT with {named}")
+            target.write_valid(
+                resource, path, sent, clause, f"PUT with {named}", method="PUT", version=version, via=via
+            )
         reads[version] = assert_ok(target.get(resource, path, version=version, via=via), clause, f"GET with {named}")
         if every_operation and coll is not None:
             listed = target.get(resource, coll, version=version, via=via)
@@ -135,13 +134,13 @@ def test_unversioned_is_version_1_on_every_operation(target, resource):
     """POST, PUT, the collection GET and DELETE naming no version answer as with version 1, and a written body
     (a later version's fields included) is stored alike."""
     latest = target.model.latest_version
-    body = full_body(resource, latest)
+    body, other = full_body(resource, latest), full_body(resource, latest)  # unique words: no uniqueness rule hit
     parents = target.shared_parents(resource)
     plain, ids = target.fresh_path(resource, latest, parent_ids=parents)
     v1, v1_ids = target.fresh_path(resource, latest, parent_ids=parents)
     for method in [m for m in ("POST", "PUT") if m in resource.methods]:
         a = target.write(resource, plain, body, method=method)
-        b = target.write(resource, v1, body, method=method, version=1)
+        b = target.write(resource, v1, other, method=method, version=1)
         expect(
             a.status == b.status,
             "VER-3",
@@ -151,8 +150,18 @@ def test_unversioned_is_version_1_on_every_operation(target, resource):
         if 200 <= a.status < 300 and 200 <= b.status < 300:
             got = target.get(resource, plain, version=latest)
             diffs = diff_states(
-                writable_state(resource, latest, assert_ok(got, "VER-3", f"GET /v{latest} after the {method}")),
-                writable_state(resource, latest, assert_ok(target.get(resource, v1, version=latest), "VER-3", "GET")),
+                _alike(
+                    writable_state(resource, latest, assert_ok(got, "VER-3", f"GET /v{latest} after the {method}")),
+                    body,
+                    other,
+                ),
+                _alike(
+                    writable_state(
+                        resource, latest, assert_ok(target.get(resource, v1, version=latest), "VER-3", "GET")
+                    ),
+                    body,
+                    other,
+                ),
             )
             expect(
                 not diffs,
@@ -212,16 +221,16 @@ def test_header_and_path_reads_are_equivalent(target, resource):
 def test_header_and_path_writes_are_equivalent(target, resource):
     """The same body written with X-Version: N and to /vN is stored the same."""
     version = target.model.latest_version
-    body = full_body(resource, version)
+    bodies = {"header": full_body(resource, version), "path": full_body(resource, version)}  # unique words each
     parents = target.shared_parents(resource, version)
     for method in [m for m in ("POST", "PUT") if m in resource.methods]:
         states = {}
-        for via in ("header", "path"):
+        for via, body in bodies.items():
             path, _ = target.fresh_path(resource, version, parent_ids=parents)
-            written = target.write(resource, path, body, method=method, version=version, via=via)
-            assert_written(written, "VER-4", f"{method} with the {via} form of version {version}")
+            what = f"{method} with the {via} form of version {version}"
+            written = target.write_valid(resource, path, body, "VER-4", what, method=method, version=version, via=via)
             read = assert_ok(target.get(resource, path, version=version, via="path"), "VER-4", f"GET /v{version}")
-            states[via] = (writable_state(resource, version, read), written, path)
+            states[via] = (_alike(writable_state(resource, version, read), *bodies.values()), written, path)
         diffs = diff_states(states["header"][0], states["path"][0])
         expect(
             not diffs,
@@ -301,3 +310,10 @@ def test_unknown_version_is_an_error_on_every_operation(target, resource):
                 resource=resource.name,
             )
             _judge_unknown_version(ex, f"{method} {ex.request_headers.get('X-Version') or ex.url}")
+
+
+def _alike(state: dict, *bodies: dict) -> dict:
+    """``state`` without the members the ``bodies`` wrote differently: the tests write a body with its own
+    unique words at each id, so that a vendor's uniqueness rule (SPEC ambiguity 15) never decides."""
+    differ = {k for k in set().union(*bodies) if len({repr(b.get(k)) for b in bodies}) > 1}
+    return {k: v for k, v in state.items() if k not in differ}
