@@ -556,12 +556,20 @@ def _test_result(
 
 
 TRACEBACK_CHARS = 6000
+TRACEBACK_FRAMES = 12
 
 
 def _suite_traceback(excinfo: pytest.ExceptionInfo, redactor: Redactor) -> str:
-    """The short traceback of an exception that is not a clause violation, for the run record: where the
-    suite (or a test's precondition) failed, so that an ``error`` can be reported and fixed."""
-    text = str(excinfo.getrepr(style="short", chain=False, truncate_locals=True))
+    """The last frames of an exception that is not a clause violation, for the run record: where the suite (or a
+    test's precondition) failed, so that an ``error`` can be reported and fixed. Empty when the target could not
+    be reached (its account is the message). Formatted by :mod:`traceback`, which reads lines, not parse trees:
+    a target failing every request must not make each failure cost a parse of its modules."""
+    import traceback
+
+    if excinfo.errisinstance(TargetError):
+        return ""
+    lines = traceback.format_tb(excinfo.tb)[-TRACEBACK_FRAMES:]
+    text = "".join(lines) + "".join(traceback.format_exception_only(excinfo.type, excinfo.value))
     return redactor.text(text[-TRACEBACK_CHARS:])
 
 
