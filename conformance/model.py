@@ -620,6 +620,8 @@ class _Builder:
                 f"{self.source}: no item paths (a path ending in a {{param}} segment with GET and PUT or POST)"
             )
         by_shape = {_shape(c.segments): c for c in candidates}
+        segment_names = [c.segments[-2] for c in candidates]
+        self._shared_names = {n for n in segment_names if segment_names.count(n) > 1}
         built: dict[str, Resource] = {}
         for cand in sorted(candidates, key=lambda c: len(c.segments)):
             built[cand.path] = self._resource(cand, by_shape, built)
@@ -672,6 +674,10 @@ class _Builder:
                 )
             parent = built[parent_item.path]
             parent_param = _PARAM.match(segs[cut - 1]).group(1)  # type: ignore[union-attr]
+        if name in getattr(self, "_shared_names", ()):  # /lists/{l}/notes/{id} and /campaigns/{c}/notes/{id}
+            name = (
+                f"{parent.name}.{name}" if parent is not None else "/".join(s for s in segs[:-1] if not _PARAM.match(s))
+            )
         methods = frozenset(m.upper() for m in _METHODS if isinstance(cand.item.get(m), dict))
         get_where = f"{where}.get"
         params = self._parameters(cand, cand.item["get"], get_where)
@@ -702,6 +708,8 @@ class _Builder:
         response, base = self.resolver.follow(raw, base, f"{where}.responses.200")
         schema = self.resolver.schema(_json_content((response or {}).get("content")), base, where)
         data = _object_parts(schema)[0].get("data")
+        if isinstance(data, dict) and not _object_parts(data)[0]:  # ENV-2: the object, or an array holding it
+            data = next((m["items"] for m in _members(data) if isinstance(m.get("items"), dict)), data)
         if not isinstance(data, dict) or not _object_parts(data)[0]:
             raise DescriptionError(f"{where}: the 200 response schema has no envelope 'data' object with properties")
         return data

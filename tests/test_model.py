@@ -274,3 +274,38 @@ def test_unreadable_sources(tmp_path: Path) -> None:
         load_model(str(tmp_path / "absent.yaml"))
     with start_server() as server, pytest.raises(DescriptionError, match="answered HTTP 404"):
         load_model(server.description_url.replace("reference-openapi", "absent"), verify=server.ca_bundle)
+
+
+def _edited_reference(tmp_path: Path, edit) -> Path:
+    import shutil
+
+    import yaml
+
+    folder = tmp_path / "edited"
+    shutil.copytree(spec.reference_openapi_path().parent, folder)
+    path = folder / spec.reference_openapi_path().name
+    doc = yaml.safe_load(path.read_text())
+    edit(doc)
+    path.write_text(yaml.safe_dump(doc, sort_keys=False))
+    return path
+
+
+def test_descriptions_a_vendor_may_write(tmp_path: Path) -> None:
+    """Legal shapes the model must read: an item GET whose data is an array holding the object (ENV-2), two
+    resources of one name under different parents, versions declared only by an X-Version header's enum."""
+
+    def edit(doc: dict) -> None:
+        paths = doc["paths"]
+        for suffix in ("/{id}", ""):
+            paths[f"/campaigns/{{list_id}}/subscribers{suffix}"] = paths[
+                f"/mailing_lists/{{list_id}}/subscribers{suffix}"
+            ]
+        envelope = doc["components"]["schemas"]["CampaignEnvelope"]["allOf"][1]["properties"]
+        envelope["data"] = {"type": "array", "items": envelope["data"]}
+        doc.pop("x-spec-versions", None)
+
+    model = load_model(str(_edited_reference(tmp_path, edit)))
+    names = sorted(r.name for r in model.resources)
+    assert "campaigns.subscribers" in names and "mailing_lists.subscribers" in names, names
+    assert "starts_at" in model.resource("campaigns").fields
+    assert model.versions == [1, 2]
