@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -124,7 +124,13 @@ def candidates(resource: Resource, version: int, fixed: dict[str, Any], full: bo
         lambda name=name: strategies.humane(resource, version, strategies.body_with_items(resource, version, name))
         for name in _array_fields(resource, version)
     ]
-    makers = [smallest, *examples, every_field, *with_items, lambda: strategies.sparse_body(resource, version)]
+    makers: list[Callable[[], dict[str, Any] | None]] = [
+        smallest,
+        *examples,
+        every_field,
+        *with_items,
+        lambda: strategies.sparse_body(resource, version),
+    ]
     if full:
         makers = [every_field, *with_items, *examples, smallest]
     for make in makers:

@@ -369,7 +369,7 @@ class _ClosedPipeSafe:
 
 def main(argv: list[str] | None = None) -> int:
     if not isinstance(sys.stdout, _ClosedPipeSafe):
-        sys.stdout = _ClosedPipeSafe(sys.stdout)  # type: ignore[assignment]
+        sys.stdout = _ClosedPipeSafe(sys.stdout)
     argv = list(sys.argv[1:] if argv is None else argv)
     commands = "run, rerun, serve, clauses, report diff"
     if not argv or argv[0] in ("-h", "--help"):

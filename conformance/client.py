@@ -163,11 +163,11 @@ class _WatchedPool(HTTPConnectionPool):
     its idle time bounds the server's limit, and a connection idle half as long is replaced too, so requests
     (writes above all, which are not sent twice) rarely meet that race."""
 
-    ConnectionCls = _SendingHTTPConnection
+    ConnectionCls: Any = _SendingHTTPConnection
     closes_idle_after: float | None = None  # the shortest idle time after which the server had closed one
 
     def _get_conn(self, timeout: float | None = None) -> Any:
-        conn = super()._get_conn(timeout)
+        conn: Any = super()._get_conn(timeout)
         since, conn.conformance_idle_since = getattr(conn, "conformance_idle_since", None), None
         reused = False
         if since is not None:

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import difflib
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -235,9 +236,9 @@ class Settings:
         return out
 
 
-def resolve(cli: dict[str, Any], environ: dict[str, str] | None = None, cwd: Path | None = None) -> Settings:
+def resolve(cli: dict[str, Any], environ: Mapping[str, str] | None = None, cwd: Path | None = None) -> Settings:
     """Merge command line, environment and config file into validated settings."""
-    environ = os.environ if environ is None else environ
+    env: Mapping[str, str] = os.environ if environ is None else environ
     file_values, file_name = read_config_file(Path.cwd() if cwd is None else cwd)
     values: dict[str, Any] = {}
     sources: dict[str, str] = {}
@@ -245,8 +246,8 @@ def resolve(cli: dict[str, Any], environ: dict[str, str] | None = None, cwd: Pat
         given = cli.get(opt.dest)
         if given not in (None, False, []):
             values[opt.dest], sources[opt.dest] = given, "command line"
-        elif environ.get(opt.env):
-            values[opt.dest], sources[opt.dest] = _from_env(opt, environ[opt.env]), f"env {opt.env}"
+        elif env.get(opt.env):
+            values[opt.dest], sources[opt.dest] = _from_env(opt, env[opt.env]), f"env {opt.env}"
         elif opt.dest in file_values:
             values[opt.dest], sources[opt.dest] = file_values[opt.dest], f"file {file_name}"
     settings = Settings(**values, sources=sources)
@@ -297,13 +298,18 @@ def _file_option(file: str, key: str) -> Option:
 
 
 def _file_value(file: str, opt: Option, value: Any) -> Any:
-    expected = {"flag": bool, "list": (list, str), "int": int, "count": (int, str), "float": (int, float)}.get(
-        opt.kind, str
-    )
+    kinds: dict[str, type | tuple[type, ...]] = {
+        "flag": bool,
+        "list": (list, str),
+        "int": int,
+        "count": (int, str),
+        "float": (int, float),
+    }
+    expected = kinds.get(opt.kind, str)
     if not isinstance(value, expected) or (opt.kind in ("int", "count") and isinstance(value, bool)):
         raise ConfigError(f"{file}: {opt.flag.lstrip('-')} has the wrong type ({type(value).__name__})")
     if opt.kind == "list":
-        return [value] if isinstance(value, str) else [str(v) for v in value]
+        return [value] if isinstance(value, str) else [str(v) for v in cast(list, value)]
     return value
 
 

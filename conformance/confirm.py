@@ -16,8 +16,8 @@ from collections import Counter
 from typing import Any
 
 import pytest
-from _pytest.runner import runtestprotocol
 
+from conformance._compat import runtestprotocol
 from conformance.recorder import Recorder
 from conformance.workers import from_wire, to_wire
 
@@ -45,7 +45,7 @@ class Confirmer:
             if wire is not None:
                 info = from_wire(wire)
                 info["confirmation"] = {"attempts": self.runs, "reproduced": {c: reproduced[c] for c in charged}}
-                reports[-1].conformance = to_wire(info)  # type: ignore[attr-defined]
+                reports[-1].conformance = to_wire(info)
         for report in reports:
             ihook.pytest_runtest_logreport(report=report)
         ihook.pytest_runtest_logfinish(nodeid=item.nodeid, location=item.location)

@@ -106,7 +106,7 @@ class Exchange:
             "response": {
                 "status": self.status,
                 "headers": dict(self.response_headers),
-                "body": _text(self.response_body) + (" …[truncated by the suite]" if self.truncated else ""),
+                "body": (_text(self.response_body) or "") + (" …[truncated by the suite]" if self.truncated else ""),
             },
             "curl": self.curl,
         }

@@ -193,7 +193,7 @@ def load_model(source: str, *, timeout: float = 10.0, verify: bool | str = True)
         description=doc,
         source=source,
         sha256=hashlib.sha256(raw).hexdigest(),
-        extra={"openapi": openapi, "title": info.get("title"), "uri": uri},
+        extra={"openapi": openapi, "title": (info or {}).get("title"), "uri": uri},
     )
 
 
@@ -546,7 +546,7 @@ _UPDATED = ("updated", "modified", "changed", "last_modified")
 
 def _role(
     name: str, read_only: bool, kind: str, names: set[str], id_param: str, parent_param: str | None, times: set[str]
-) -> str | None:
+) -> FieldRole | None:
     if name == id_param or (name == "id" and id_param not in names):
         return "id"
     if parent_param is not None and name == parent_param:

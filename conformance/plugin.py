@@ -15,11 +15,12 @@ from __future__ import annotations
 
 import os
 import random
+import sys
 import time
 from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -37,6 +38,9 @@ from conformance.recorder import Recorder
 from conformance.redact import Redactor
 from conformance.target import Ids, SetupFailed, Target, credential_pair, new_run_prefix
 from conformance.verdicts import RunRecord, TestRecord, certifiability, decide, exit_code
+
+if TYPE_CHECKING:
+    from conformance.reference.server import ServerHandle
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 SUITE_DIR = PACKAGE_DIR / "suite"
@@ -235,7 +239,7 @@ def _configure_hypothesis(state: RunState) -> None:
     settings.load_profile("conformance")
     from hypothesis import core
 
-    core.global_force_seed = state.seed  # every property test and fuzzer of the run, whatever the plugin order
+    core.global_force_seed = state.seed  # type: ignore[assignment]  # every property test and fuzzer of the run, whatever the plugin order
 
 
 def _use_user_cache_for_hypothesis() -> None:
@@ -285,7 +289,8 @@ class RunState:
         self.prefix: str = shared.get("prefix") or new_run_prefix()
         self.started = time.time()
         self.catalogue = catalogue.load()
-        self.server = None  # the bundled reference server, when we started it
+        self.server: ServerHandle | None = None  # the bundled reference server, when we started it
+        self.paths: dict[str, Path] = {}  # the reports written
         self.target: Target | None = None
         self.recorder = Recorder(CheckContext(model, settings.zone), settings.second_zone)
         self.tests: dict[str, TestRecord] = {}
@@ -339,18 +344,22 @@ class RunState:
         ledger = Ledger(self.prefix)
         worker = (self.workerinput or {}).get("workerid", "")
         ids = Ids(self.prefix, worker.replace("gw", "w") if worker else "")
-        common = dict(
+        pacer = None
+        if s.max_rps:
+            workers = int((self.workerinput or {}).get("workercount", 1))
+            pacer = RateLimiter(per_worker_rps(s.max_rps, workers))
+        assert s.base_url is not None  # resolved at session start (the bundled server's, or the given one)
+        client = Client(
+            s.base_url,
+            first,
             verify=s.verify,
             timeout=s.timeout,
             allow_http=s.allow_http,
             redactor=self.redactor,
             observer=self.recorder.observe,
             ledger=ledger,
+            pacer=pacer,
         )
-        if s.max_rps:
-            workers = int((self.workerinput or {}).get("workercount", 1))
-            common["pacer"] = RateLimiter(per_worker_rps(s.max_rps, workers))
-        client = Client(s.base_url, first, **common)
         other = client.with_credential(second) if second else None
         self.target = Target(s, self.model, client, other, ledger, ids, on_gap=self.recorder.gap)
 
@@ -409,7 +418,7 @@ class RunHooks:
 
 def _finish_after_failure(state: RunState, session: pytest.Session, exc: Exception) -> None:
     reason = f"the suite failed while finishing the run: {type(exc).__name__}: {exc}"
-    print(f"conformance: {state.redactor.text(reason)}", file=os.sys.stderr)
+    print(f"conformance: {state.redactor.text(reason)}", file=sys.stderr)
     if state.is_worker:
         return
     state.weakenings.append(reason)
@@ -448,6 +457,7 @@ def _resolve_target(state: RunState) -> None:
 
 def preflight(s: Settings, redactor: Redactor) -> str | None:
     """Why the target cannot be reached at all (None when it answers anything)."""
+    assert s.base_url is not None
     probe = Client(s.base_url, None, verify=s.verify, timeout=s.timeout, allow_http=s.allow_http, redactor=redactor)
     try:
         probe.request("GET", "/", auth=None)
@@ -471,7 +481,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     selected = state.settings.selected_clauses
     if selected is None:
         return
-    keep, drop = [], []
+    keep: list[pytest.Item] = []
+    drop: list[pytest.Item] = []
     for item in items:
         (keep if set(_clauses_of(item)) & selected else drop).append(item)
     if drop:
@@ -836,8 +847,8 @@ def _build_record(state: RunState, unreachable: str | None = None) -> RunRecord:
         "settings": s.public(),
         "pytest_args": state.redactor.obj(passthrough_args(state.config)),
         "workers": _worker_count(state.config),
-        "python": os.sys.version.split()[0],
-        "platform": os.sys.platform,
+        "python": sys.version.split()[0],
+        "platform": sys.platform,
         "tzdata": times.tzdata_version(),
     }
     return RunRecord(
@@ -898,6 +909,7 @@ def _covers_suite(arg: str, pyargs: bool) -> bool:
 def _write_reports(state: RunState) -> None:
     from conformance.report import write_all
 
+    assert state.record is not None
     state.paths = write_all(state.record, Path(state.settings.report_dir), state.redactor)
     html = getattr(state.config.option, "htmlpath", None)
     if html:
@@ -909,12 +921,13 @@ def _write_bundle(state: RunState) -> None:
     from conformance.bundle import BundleError, write_bundle
     from conformance.report import certification
 
+    assert state.record is not None
     try:
         path = write_bundle(
             Path(state.settings.report_dir), certification.to_json(state.record, state.redactor), state.redactor
         )
     except BundleError as exc:
-        print(f"conformance: no bundle.zip: {exc}", file=os.sys.stderr)
+        print(f"conformance: no bundle.zip: {exc}", file=sys.stderr)
         return
     print(f"conformance: submission bundle {path}")
 
@@ -950,9 +963,14 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
     from conformance.report.terminal import render
 
     terminalreporter.write_line("")
-    terminalreporter.write(
-        render(state.record, getattr(state, "paths", {}), redactor=state.redactor, color=terminalreporter.hasmarkup)
-    )
+    terminalreporter.write(render(state.record, state.paths, redactor=state.redactor, color=terminalreporter.hasmarkup))
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_keyboard_interrupt(excinfo: pytest.ExceptionInfo) -> None:
+    """Before pytest prints the interrupt: a traceback it cannot print would end the run with exit 1, not 130."""
+    if excinfo is not None:
+        interrupts.repair_traceback(excinfo)
 
 
 @pytest.hookimpl(trylast=True)

@@ -24,9 +24,8 @@ import jsonschema
 from hypothesis import HealthCheck, find, settings
 from hypothesis import strategies as st
 from hypothesis.errors import NoSuchExample
-from schemathesis.generation.jsonschema.builder import build
-from schemathesis.generation.jsonschema.context import Alphabet
 
+from conformance import _compat
 from conformance.model import Field, Resource
 
 TIME_FORMAT = "spec-time"
@@ -34,7 +33,7 @@ DATE_FORMAT = "spec-date"
 MAX_TEXT = 24
 SAFE_INTEGER = 2**53 - 1
 _DRAFT_2020_12 = 20  # schemathesis' code for JSON Schema 2020-12
-_ALPHABET = Alphabet(
+_ALPHABET = _compat.string_alphabet(
     allow_x00=False,
     codec="ascii",
     max_codepoint=126,
@@ -45,7 +44,7 @@ _ALPHABET = Alphabet(
 
 def from_schema(schema: dict[str, Any]) -> st.SearchStrategy[Any]:
     """Values valid against ``schema``, with the spec's time and date input formats."""
-    return build(
+    return _compat.schema_strategy(
         schema, draft=_DRAFT_2020_12, formats={TIME_FORMAT: spec_times(), DATE_FORMAT: spec_dates()}, alphabet=_ALPHABET
     )
 
@@ -177,18 +176,21 @@ def valid_bodies(resource: Resource, version: int) -> st.SearchStrategy[dict[str
 
 def minimal_body(resource: Resource, version: int) -> dict[str, Any]:
     """A small valid body: the description's example if valid, else hypothesis' minimal one, in plain words."""
-    return humane(resource, version, copy.deepcopy(_minimal_body(resource, version)))
+    return _humane(resource, version, copy.deepcopy(_minimal_body(resource, version)))
 
 
 def humane(
     resource: Resource, version: int, body: dict[str, Any] | None, keep: Iterable[str] = ()
 ) -> dict[str, Any] | None:
+    """:func:`_humane` of ``body``, or None (a search that found no body)."""
+    return None if body is None else _humane(resource, version, body, keep)
+
+
+def _humane(resource: Resource, version: int, body: dict[str, Any], keep: Iterable[str] = ()) -> dict[str, Any]:
     """``body`` as a person would fill it in: free text as unique words (``"Conformance 3fa2c1"``, not the
     ``"0"`` a minimal search finds) and lists of one string item with a second one, wherever the description
     still allows it. Vendors' unstated rules ("starts with a letter", "unique", "at least two") refuse the
     odd values, not these (SPEC ambiguity 15); the generated bodies of the property tests stay as wild."""
-    if body is None:
-        return None
     schema = _write_schema(resource, version)
     out = dict(body)
     kept = set(keep)
@@ -410,7 +412,7 @@ def body_with(resource: Resource, version: int, **fixed: Any) -> dict[str, Any]:
     if _valid(_write_schema(resource, version), body):
         return body
     found = copy.deepcopy(_body_with(resource, version, tuple(sorted(fixed.items(), key=lambda kv: kv[0]))))
-    return humane(resource, version, found, keep=fixed)
+    return _humane(resource, version, found, keep=fixed)
 
 
 @cache
@@ -433,7 +435,7 @@ def _full_body(resource: Resource, version: int) -> dict[str, Any]:
 
 def full_body(resource: Resource, version: int) -> dict[str, Any]:
     """A valid body with every field of this version present and non-null where allowed, in plain words."""
-    return humane(resource, version, copy.deepcopy(_full_body(resource, version)))
+    return _humane(resource, version, copy.deepcopy(_full_body(resource, version)))
 
 
 def sparse_body(resource: Resource, version: int) -> dict[str, Any]:

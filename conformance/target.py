@@ -127,7 +127,7 @@ class Target:
             CreatedObject(path, version, client.credential, len(resource.chain()))
         )
         ex = client.request(method, path, version=version, via=via, json=body, data=data, resource=resource.name)
-        if claimed and not 200 <= ex.status < 300:
+        if claimed and client.credential is not None and not 200 <= ex.status < 300:
             self.ledger.discard(client.credential, path)
         return ex
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -128,7 +128,7 @@ def observations(ex: Exchange, ctx: CheckContext) -> set[tuple[int, int]]:
             continue
         seconds = int(instant.timestamp())
         if OBSERVED_FROM <= seconds < OBSERVED_UNTIL:
-            out.add((seconds, int(instant.utcoffset().total_seconds())))
+            out.add((seconds, int(_offset(instant))))
     return out
 
 
@@ -142,7 +142,7 @@ def candidate_zones(observed: Iterable[tuple[int, int]]) -> list[str]:
     pairs = [(datetime.fromtimestamp(t, UTC), off) for t, off in sorted(set(observed))]
     fits = []
     for zone in _zones():
-        if all(instant.astimezone(zone).utcoffset().total_seconds() == off for instant, off in pairs):
+        if all(_offset(instant.astimezone(zone)) == off for instant, off in pairs):
             fits.append(zone.key)
     return fits
 
@@ -156,7 +156,7 @@ def closest_zones(
     pairs = [(datetime.fromtimestamp(t, UTC), off) for t, off in sorted(set(observed))[:sample]]
     groups: dict[tuple[bool, ...], list[str]] = {}
     for zone in _zones():
-        fitted = tuple(instant.astimezone(zone).utcoffset().total_seconds() == off for instant, off in pairs)
+        fitted = tuple(_offset(instant.astimezone(zone)) == off for instant, off in pairs)
         if any(fitted):
             groups.setdefault(fitted, []).append(zone.key)
     ranked = sorted(groups.items(), key=lambda g: (-sum(g[0]), g[1][0]))
@@ -172,7 +172,7 @@ def name_zones(zones: list[str], shown: int = 2) -> str:
 
 def fits(zone: str, instant: int, offset: int) -> bool:
     """Whether ``zone``'s UTC offset at ``instant`` is ``offset`` (seconds)."""
-    return datetime.fromtimestamp(instant, UTC).astimezone(ZoneInfo(zone)).utcoffset().total_seconds() == offset
+    return _offset(datetime.fromtimestamp(instant, UTC).astimezone(ZoneInfo(zone))) == offset
 
 
 def describe_pair(instant: int, offset: int) -> str:
@@ -180,6 +180,11 @@ def describe_pair(instant: int, offset: int) -> str:
     from datetime import timedelta
 
     return f"{datetime.fromtimestamp(instant, UTC):%Y-%m-%dT%H:%M:%SZ} at {_fmt(timedelta(seconds=offset))}"
+
+
+def _offset(instant: datetime) -> float:
+    """The UTC offset of an aware datetime, in seconds."""
+    return (instant.utcoffset() or timedelta()).total_seconds()
 
 
 def _fmt(delta) -> str:

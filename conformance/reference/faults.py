@@ -581,7 +581,7 @@ def _case_insensitive_enum(default: Override, ctx: Ctx, issues: list[Any]) -> li
         if issue.kind != "enum" or not isinstance(issue.value, str) or ctx.route is None:
             return False
         f = ctx.route.resource.fields.get(issue.field)
-        return f is not None and issue.value.lower() in spec.enum_sets()[f.enum_set][0]
+        return f is not None and f.enum_set is not None and issue.value.lower() in spec.enum_sets()[f.enum_set][0]
 
     return default(ctx, [i for i in issues if not folded_ok(i)])
 

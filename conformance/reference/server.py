@@ -159,7 +159,7 @@ def _prepare(
         log_level="info" if log_config else "warning",
         access_log=bool(log_config),
         timeout_graceful_shutdown=3,
-        timeout_keep_alive=app.behaviour.keep_alive(),
+        timeout_keep_alive=app.behaviour.keep_alive(),  # type: ignore[arg-type]  # a float timer (0.1 s variant)
         ssl_context_factory=(lambda cfg, default: tls.context) if tls else None,
     )
     server = uvicorn.Server(config)

@@ -29,11 +29,11 @@ def make_tls(directory: Path, host: str, mode: str = "valid") -> TlsMaterial:
     published = trustme.CA()
     issuer = trustme.CA() if mode == "untrusted" else published
     names = ["wrong-host.invalid"] if mode == "wrong-host" else sorted({host, "127.0.0.1", "localhost"})
-    validity = {}
     if mode == "expired":
         now = datetime.now(UTC)
-        validity = {"not_before": now - timedelta(days=60), "not_after": now - timedelta(days=1)}
-    leaf = issuer.issue_cert(*names, **validity)
+        leaf = issuer.issue_cert(*names, not_before=now - timedelta(days=60), not_after=now - timedelta(days=1))
+    else:
+        leaf = issuer.issue_cert(*names)
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.minimum_version = ssl.TLSVersion.TLSv1_2
     leaf.configure_cert(context)

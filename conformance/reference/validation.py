@@ -64,7 +64,8 @@ def _validator(resource: Resource, version: int) -> jsonschema.Draft202012Valida
 
 def _issue(error: jsonschema.ValidationError, writable: dict[str, Field]) -> Issue | None:
     if error.validator == "required" and not error.path:
-        missing = [r for r in error.validator_value if isinstance(error.instance, dict) and r not in error.instance]
+        wanted = error.validator_value if isinstance(error.validator_value, list) else []
+        missing = [r for r in wanted if isinstance(error.instance, dict) and r not in error.instance]
         name = missing[0] if missing else None
         return Issue(name, "required", f"{name}: is required")
     name = error.path[0] if error.path and isinstance(error.path[0], str) else None

@@ -33,14 +33,18 @@ def _refuse_taken(status: int, code: str, message: str) -> Override:
     return override
 
 
+def _overwritten(rec: Record | None, fields: dict[str, Any], now: Any) -> Record:
+    if rec is None:  # _held_elsewhere named it: another organization holds the key
+        raise LookupError("the other organization's object went away")
+    return Record(rec.ids, dict(fields), rec.created, now)
+
+
 def _update_by_id_alone(default: Override, ctx: Ctx, old: Record | None, values: dict[str, Any]) -> dict[str, Any]:
     """``UPDATE ... WHERE id = ?`` without the organization: an update also overwrites the others' rows."""
     fields = default(ctx, old, values)
     if old is not None and ctx.route is not None:
         for number in _held_elsewhere(ctx):
-            ctx.services.store.write(
-                number, ctx.route.key, lambda rec: Record(rec.ids, dict(fields), rec.created, ctx.now) if rec else rec
-            )
+            ctx.services.store.write(number, ctx.route.key, lambda rec: _overwritten(rec, fields, ctx.now))
     return fields
 
 

@@ -55,6 +55,12 @@ def _fields(resource: Resource, version: int) -> dict[str, Any]:
     return out
 
 
+def _touched(old: Record | None, now: Any) -> Record:
+    if old is None:  # the writer's own object, which only it deletes
+        raise LookupError("the background writer's object went away")
+    return Record(old.ids, old.fields, old.created, now)
+
+
 class _Maker:
     """Builds records of every resource of the served model, ids under a prefix of their own."""
 
@@ -141,7 +147,7 @@ class _Writer:
                 self.maker.put(org, child, key, now)
         elif roll < 0.75:
             org, key = r.choice(self.mine)
-            store.write(org, key, lambda old: Record(old.ids, old.fields, old.created, now))  # only it deletes them
+            store.write(org, key, lambda old: _touched(old, now))  # only it deletes them
         else:
             org, key = self.mine.pop(r.randrange(len(self.mine)))
             store.delete(org, key)

@@ -1,0 +1,56 @@
+"""Each shim of ``conformance._compat`` against the installed dependency: a release that moves a private API
+fails here, by name, instead of somewhere in a run."""
+
+from __future__ import annotations
+
+import sys
+import types
+
+import pytest
+from hypothesis import find
+
+from conformance import _compat, interrupts
+
+
+def test_runtestprotocol_is_pytests():
+    from _pytest.runner import runtestprotocol
+
+    assert _compat.runtestprotocol.__doc__ and callable(runtestprotocol)
+
+
+def test_schema_strategy_generates_valid_values():
+    alphabet = _compat.string_alphabet(
+        allow_x00=False, codec="ascii", max_codepoint=126, exclude_characters="", allow_surrounding_whitespace=False
+    )
+    strategy = _compat.schema_strategy(
+        {"type": "object", "required": ["n"], "properties": {"n": {"type": "integer", "minimum": 3}}},
+        draft=20,
+        formats={},
+        alphabet=alphabet,
+    )
+    assert find(strategy, lambda v: True)["n"] >= 3
+
+
+class _Entry:
+    """A traceback entry as CPython 3.11 can leave one when a signal lands: ``tb_lineno`` None."""
+
+    def __init__(self, frame: types.FrameType, lineno: int | None, nxt: object = None) -> None:
+        self.tb_frame, self.tb_lasti, self.tb_lineno, self.tb_next = frame, 0, lineno, nxt
+
+
+def test_an_interrupt_traceback_without_line_numbers_is_repaired():
+    try:
+        raise KeyboardInterrupt
+    except KeyboardInterrupt:
+        excinfo = pytest.ExceptionInfo.from_current()
+    frame = sys._getframe()
+    broken = _Entry(frame, 10, _Entry(frame, None))
+    excinfo._excinfo = (excinfo.type, excinfo.value, broken)  # what pytest holds after such a signal
+    interrupts.repair_traceback(excinfo)
+    lines = []
+    tb = excinfo.tb
+    while tb is not None:
+        lines.append(tb.tb_lineno)
+        tb = tb.tb_next
+    assert isinstance(excinfo.tb, types.TracebackType) and None not in lines and len(lines) == 2
+    assert str(excinfo.getrepr(style="short"))  # pytest can print it now
