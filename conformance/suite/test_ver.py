@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import pytest
 
+from conformance.acceptance import refused_by_rule
 from conformance.assertions import assert_ok, assert_written, diff_states, mentions, writable_state
 from conformance.client import UNSET
 from conformance.expect import expect
@@ -141,6 +142,10 @@ def test_unversioned_is_version_1_on_every_operation(target, resource):
     for method in [m for m in ("POST", "PUT") if m in resource.methods]:
         a = target.write(resource, plain, body, method=method)
         b = target.write(resource, v1, other, method=method, version=1)
+        if a.status != b.status and (refused_by_rule(a) or refused_by_rule(b)):
+            # one of two bodies refused by the vendor's own rules (SPEC ambiguity 15): the versions are not what
+            # differs, so this comparison says nothing
+            continue
         expect(
             a.status == b.status,
             "VER-3",
