@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import copy
 import secrets
+import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -43,10 +44,21 @@ _ALPHABET = _compat.string_alphabet(
 
 
 def from_schema(schema: dict[str, Any]) -> st.SearchStrategy[Any]:
-    """Values valid against ``schema``, with the spec's time and date input formats."""
-    return _compat.schema_strategy(
-        schema, draft=_DRAFT_2020_12, formats={TIME_FORMAT: spec_times(), DATE_FORMAT: spec_dates()}, alphabet=_ALPHABET
-    )
+    """Values valid against ``schema``, with the spec's time and date input formats and plain values of the
+    formats vendors declare for free text (an address every validator accepts, not RFC 5321's rarities)."""
+    formats = {TIME_FORMAT: spec_times(), DATE_FORMAT: spec_dates(), **_plain_formats()}
+    return _compat.schema_strategy(schema, draft=_DRAFT_2020_12, formats=formats, alphabet=_ALPHABET)
+
+
+@cache
+def _plain_formats() -> dict[str, st.SearchStrategy[str]]:
+    word = st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789", min_size=1, max_size=10)
+    return {
+        "email": st.builds("{}@example.{}".format, word, st.sampled_from(["com", "org", "net"])),
+        "idn-email": st.builds("{}@example.com".format, word),
+        "uri": st.builds("https://example.com/{}".format, word),
+        "hostname": st.builds("{}.example.com".format, word),
+    }
 
 
 # Offsets a client may send (TIME-5: "a time sent in any offset").
@@ -198,7 +210,10 @@ def _humane(resource: Resource, version: int, body: dict[str, Any], keep: Iterab
         f = resource.fields.get(name)
         if name in kept or f is None or f.kind != "other":
             continue
-        if isinstance(value, str) and not _formatted(f.schema):  # jsonschema does not check formats here
+        fmt = _format(f.schema)
+        if isinstance(value, str) and fmt in _PLAIN_VALUES:  # a value every validator of the format accepts
+            trials = [{**out, name: _PLAIN_VALUES[fmt](secrets.token_hex(3))}]
+        elif isinstance(value, str) and fmt is None:  # (jsonschema does not check formats here)
             token = secrets.token_hex(3)
             words = (f"Conformance {token}", f"conformance-{token}@example.com", f"conformance-{token}")
             trials = [{**out, name: text} for text in words]
@@ -210,13 +225,29 @@ def _humane(resource: Resource, version: int, body: dict[str, Any], keep: Iterab
     return out
 
 
-def _formatted(schema: Any) -> bool:
-    """Whether a property's schema (or an alternative of it) names a ``format``."""
+def _format(schema: Any) -> str | None:
+    """The ``format`` a property's schema (or an alternative of it) names, if any."""
     if not isinstance(schema, dict):
-        return False
-    return "format" in schema or any(
-        _formatted(sub) for key in ("anyOf", "oneOf", "allOf") for sub in schema.get(key, [])
-    )
+        return None
+    if isinstance(schema.get("format"), str):
+        return str(schema["format"])
+    for key in ("anyOf", "oneOf", "allOf"):
+        for sub in schema.get(key, []):
+            found = _format(sub)
+            if found is not None:
+                return found
+    return None
+
+
+# Plain values of the formats vendors declare for free text: what any validator of the format accepts, unique.
+_PLAIN_VALUES = {
+    "email": lambda token: f"conformance-{token}@example.com",
+    "idn-email": lambda token: f"conformance-{token}@example.com",
+    "uri": lambda token: f"https://example.com/conformance-{token}",
+    "url": lambda token: f"https://example.com/conformance-{token}",
+    "hostname": lambda token: f"conformance-{token}.example.com",
+    "uuid": lambda token: str(uuid.uuid4()),
+}
 
 
 @cache
