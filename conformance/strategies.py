@@ -344,6 +344,8 @@ def invalid_cases(resource: Resource, version: int) -> list[InvalidCase]:
         wrong = _wrong_type_value(f.schema)
         if wrong is not _NONE:
             add("wrong-type", f, wrong, "STATUS-3", {**base, f.name: wrong})
+        for near in _near_type_values(f.schema):  # what a coercing parser reads as the right type
+            add("wrong-type-near", f, near, "STATUS-3", {**base, f.name: near})
         items = f.schema.get("items")
         wrong_item = _wrong_type_value(items) if isinstance(items, dict) else _NONE
         if wrong_item is not _NONE:  # a wrong type inside an array is a wrong type too
@@ -403,6 +405,47 @@ def _wrong_type_value(schema: dict[str, Any]) -> Any:
 def schema_types(schema: dict[str, Any]) -> set[str]:
     """The JSON types a (property) schema allows, looking into ``anyOf``/``oneOf``."""
     return _types(schema)
+
+
+LONG_TEXT = 300  # characters of a free-text field with no declared maxLength: past a VARCHAR(255)
+INTEGER_EDGES = (2**31, -(2**31) - 1, 2**53 - 1, -(2**53 - 1))  # past 32 bits; the most every JSON parser keeps
+
+
+def boundary_bodies(resource: Resource, version: int, base: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """Bodies the description allows with values at the edges storage cuts (SPEC ambiguity 17): every free-text
+    field at its ``maxLength`` (``LONG_TEXT`` when unbounded), and each integer field at the 32- and 53-bit edges
+    its schema admits (``format: int32`` admits no more than 32 bits). ``(what, body)`` pairs."""
+    schema = _write_schema(resource, version)
+    out: list[tuple[str, dict[str, Any]]] = []
+    long = dict(base)
+    for f in resource.writable(version):
+        types = _types(f.schema)
+        if f.kind == "other" and types & {"string"} and _format(f.schema) is None and "enum" not in f.schema:
+            size = min(int(f.schema.get("maxLength", LONG_TEXT)), 2000)
+            trial = {**long, f.name: ("Conformance " + "x" * size)[:size]}
+            if _valid(schema, trial):
+                long = trial
+        if "integer" in types:
+            top = 2**31 - 1 if _format(f.schema) == "int32" else 2**53 - 1
+            for edge in INTEGER_EDGES:
+                trial = {**base, f.name: edge}
+                if abs(edge) <= top + 1 and -(top + 1) <= edge <= top and _valid(schema, trial):
+                    out.append((f"{f.name}={edge}", trial))
+    if long != base:
+        out.insert(0, ("every free-text field at its longest", long))
+    return out
+
+
+def _near_type_values(schema: dict[str, Any]) -> list[Any]:
+    """Wrong JSON types a coercing parser (PHP, JavaScript, a form decoder) would take for the right one: ``"12"``
+    for a number, ``"true"`` for a boolean. SPEC names any wrong JSON type as ``validation_failed``."""
+    allowed = _types(schema)
+    out: list[Any] = []
+    if allowed & {"integer", "number"} and "string" not in allowed:
+        out.append("12")
+    if "boolean" in allowed and "string" not in allowed:
+        out.append("true")
+    return out
 
 
 def _types(schema: dict[str, Any]) -> set[str]:

@@ -24,7 +24,7 @@ from conformance.assertions import (
 from conformance.expect import expect
 from conformance.listing import INCONCLUSIVE, look_for
 from conformance.notes import record_note
-from conformance.strategies import full_body, sparse_body, valid_bodies
+from conformance.strategies import boundary_bodies, full_body, sparse_body, valid_bodies
 
 
 def _fresh(target, resource, version):
@@ -220,6 +220,24 @@ def test_delete_removes_and_is_idempotent(target, resource):
         f"DELETE of an id that never existed got HTTP {never.status} (success or 404 conform)",
         never,
     )
+
+
+@pytest.mark.IDEM_1
+@pytest.mark.IDEM_4
+def test_values_at_the_edges_are_stored_or_refused(target, resource):
+    """A body the description allows, with values where storage cuts (a VARCHAR(255), an INT column): refused
+    with a 4xx is the vendor's own rule; a 5xx violates IDEM-1 (SPEC ambiguity 17); accepted, it reads back."""
+    version = target.version_for(resource)
+    obj = target.create(resource, version=version)
+    parents = list(obj.ids.values())[:-1]
+    for what, body in boundary_bodies(resource, version, obj.body):
+        path, _ = target.fresh_path(resource, version, parent_ids=parents)
+        ex = target.write(resource, path, body, version=version)
+        expect(ex.status < 500, "IDEM-1", f"a body the description allows ({what}) got HTTP {ex.status}", ex)
+        if 200 <= ex.status < 300:
+            got = target.get(resource, path, version=version)
+            diffs = same_written(resource, version, body, assert_ok(got, "IDEM-4", f"GET after writing {what}"))
+            expect(not diffs, "IDEM-4", f"{what} does not read back: " + "; ".join(diffs), got)
 
 
 # updated_at has one-second resolution: an identical rewrite is judged at least this long after the create.
