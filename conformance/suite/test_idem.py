@@ -188,11 +188,41 @@ def _canonical(body: dict) -> str:
     return json.dumps(body, sort_keys=True)
 
 
+_UNTOUCHED = "test_get_has_no_side_effects"
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _early_reads(request):
+    """When the GET side-effect test is in the run, its objects are made and read once as this module starts, so
+    that its later reads come more than a second after the first (a GET that moves a stamp of one-second
+    resolution shows only then) without waiting. Anything going wrong here leaves the test to do it itself."""
+    if not any(getattr(item, "originalname", None) == _UNTOUCHED for item in request.session.items):
+        return {}
+    try:
+        target = request.getfixturevalue("target")
+        out = {}
+        for resource in target.model.resources:
+            version = target.version_for(resource)
+            obj = target.create(resource, version=version, full=True)
+            out[resource.item_path] = (obj, target.get(resource, obj.path, version=version), time.monotonic())
+        return out
+    except Exception:  # the test itself makes (and reports on) its objects then
+        return {}
+
+
 @pytest.mark.IDEM_5
-def test_get_has_no_side_effects(target, resource):
+def test_get_has_no_side_effects(target, resource, _early_reads):
+    """Reads a second or more apart must return the same object (a read that records an access moves a stamp)."""
     version = target.version_for(resource)
-    obj = target.create(resource, version=version, full=True)
-    reads = [target.get(resource, obj.path, version=version) for _ in range(3)]
+    early = _early_reads.get(resource.item_path)
+    if early is None:
+        obj = target.create(resource, version=version, full=True)
+        early = (obj, target.get(resource, obj.path, version=version), time.monotonic())
+    obj, first, read_at = early
+    wait = STAMP_RESOLUTION - (time.monotonic() - read_at)
+    if wait > 0:
+        time.sleep(wait)
+    reads = [first, *(target.get(resource, obj.path, version=version) for _ in range(2))]
     for ex in reads:
         assert_ok(ex, "IDEM-5", "GET of an existing object")
     expect(all(ex.data == reads[0].data for ex in reads), "IDEM-5", "repeated GETs returned different data", reads[-1])
