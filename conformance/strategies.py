@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import copy
 import secrets
-import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -26,7 +25,7 @@ from hypothesis import HealthCheck, find, settings
 from hypothesis import strategies as st
 from hypothesis.errors import NoSuchExample
 
-from conformance import _compat
+from conformance import _compat, formats
 from conformance.model import Field, Resource
 
 TIME_FORMAT = "spec-time"
@@ -46,19 +45,8 @@ _ALPHABET = _compat.string_alphabet(
 def from_schema(schema: dict[str, Any]) -> st.SearchStrategy[Any]:
     """Values valid against ``schema``, with the spec's time and date input formats and plain values of the
     formats vendors declare for free text (an address every validator accepts, not RFC 5321's rarities)."""
-    formats = {TIME_FORMAT: spec_times(), DATE_FORMAT: spec_dates(), **_plain_formats()}
-    return _compat.schema_strategy(schema, draft=_DRAFT_2020_12, formats=formats, alphabet=_ALPHABET)
-
-
-@cache
-def _plain_formats() -> dict[str, st.SearchStrategy[str]]:
-    word = st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789", min_size=1, max_size=10)
-    return {
-        "email": st.builds("{}@example.{}".format, word, st.sampled_from(["com", "org", "net"])),
-        "idn-email": st.builds("{}@example.com".format, word),
-        "uri": st.builds("https://example.com/{}".format, word),
-        "hostname": st.builds("{}.example.com".format, word),
-    }
+    by_format = {TIME_FORMAT: spec_times(), DATE_FORMAT: spec_dates(), **formats.plain_strategies()}
+    return _compat.schema_strategy(schema, draft=_DRAFT_2020_12, formats=by_format, alphabet=_ALPHABET)
 
 
 # Offsets a client may send (TIME-5: "a time sent in any offset").
@@ -211,8 +199,8 @@ def _humane(resource: Resource, version: int, body: dict[str, Any], keep: Iterab
         if name in kept or f is None or f.kind != "other":
             continue
         fmt = _format(f.schema)
-        if isinstance(value, str) and fmt in _PLAIN_VALUES:  # a value every validator of the format accepts
-            trials = [{**out, name: _PLAIN_VALUES[fmt](secrets.token_hex(3))}]
+        if isinstance(value, str) and fmt in formats.PLAIN_VALUES:  # a value every validator of the format accepts
+            trials = [{**out, name: formats.PLAIN_VALUES[fmt](secrets.token_hex(3))}]
         elif isinstance(value, str) and fmt is None:  # (jsonschema does not check formats here)
             token = secrets.token_hex(3)
             words = (f"Conformance {token}", f"conformance-{token}@example.com", f"conformance-{token}")
@@ -237,17 +225,6 @@ def _format(schema: Any) -> str | None:
             if found is not None:
                 return found
     return None
-
-
-# Plain values of the formats vendors declare for free text: what any validator of the format accepts, unique.
-_PLAIN_VALUES = {
-    "email": lambda token: f"conformance-{token}@example.com",
-    "idn-email": lambda token: f"conformance-{token}@example.com",
-    "uri": lambda token: f"https://example.com/conformance-{token}",
-    "url": lambda token: f"https://example.com/conformance-{token}",
-    "hostname": lambda token: f"conformance-{token}.example.com",
-    "uuid": lambda token: str(uuid.uuid4()),
-}
 
 
 @cache
