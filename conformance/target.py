@@ -228,7 +228,7 @@ class Target:
         known = [b for b in self.acceptance.known(resource, version) if all(b.get(k) == v for k, v in fixed.items())]
         refused: Exchange | None = None
         first = [] if full else known[:1]
-        for body in [*first, *candidates(resource, version, fixed, full)]:
+        for body in itertools.chain(first, candidates(resource, version, fixed, full)):  # lazily: searches cost
             ex = self.write(resource, path, body, method=method, version=version, via=via, client=client)
             if not refused_by_rule(ex):  # accepted, or an answer for the caller to judge (a 5xx is a finding)
                 if 200 <= ex.status < 300:
@@ -259,9 +259,8 @@ class Target:
         client: Client | None = None,
     ) -> Exchange:
         """Write a body the description allows and expect success, reading a ``403 validation_failed`` as SPEC
-        ambiguity 15 does: a body accepted before in this run, or accepted at a second fresh id, and refused
-        here is a finding of ``clause`` (validity must not depend on the id or the history); a body refused
-        at both is the vendor's own rule: a description gap, and the example is discarded."""
+        ambiguity 15 does (:meth:`_judge_refusal`): conclusive when the same body is accepted elsewhere at once,
+        else the vendor's own rule: a description gap, and the example is discarded."""
         version = self.version_for(resource) if version is None else version
         ex = self.write(resource, path, body, method=method, version=version, via=via, client=client)
         if refused_by_rule(ex):
