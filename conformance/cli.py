@@ -140,7 +140,7 @@ def _description_problem(settings) -> str | None:
     from conformance.model import DescriptionError, load_model
 
     try:
-        load_model(settings.openapi, timeout=settings.timeout, verify=settings.verify)
+        load_model(settings.openapi, timeout=settings.timeout, verify=settings.verify, path_params=settings.path_params)
     except DescriptionError as exc:
         return str(exc)
     return None
@@ -160,7 +160,10 @@ def _preflight(settings) -> int:
         return 0  # a TLS failure is TLS-2's verdict, judged in the run
     try:
         model = load_model(
-            settings.openapi or str(spec.reference_openapi_path()), timeout=settings.timeout, verify=settings.verify
+            settings.openapi or str(spec.reference_openapi_path()),
+            timeout=settings.timeout,
+            verify=settings.verify,
+            path_params=settings.path_params,
         )
     except DescriptionError as exc:
         print(f"conformance: {exc}", file=sys.stderr)

@@ -78,6 +78,14 @@ OPTIONS: tuple[Option, ...] = (
         "IANA zone of the second key's organization; its times are then checked exactly too",
         metavar="TZ",
     ),
+    Option(
+        "--path-param",
+        "path_param",
+        "value of a described path parameter the client does not choose, such as a tenant or environment "
+        "segment (NAME=VALUE; repeatable)",
+        kind="list",
+        metavar="NAME=VALUE",
+    ),
     Option("--ca-bundle", "ca_bundle", "PEM file of CA certificates to verify the target with", metavar="PEM"),
     Option("--insecure", "insecure", "do not verify TLS certificates (the run is not certifiable)", kind="flag"),
     Option(
@@ -177,6 +185,7 @@ class Settings:
     openapi: str | None = None
     org_timezone: str | None = None
     second_org_timezone: str | None = None
+    path_param: list[str] = field(default_factory=list)
     ca_bundle: str | None = None
     insecure: bool = False
     allow_http: bool = False
@@ -201,6 +210,11 @@ class Settings:
         if not self.clause:
             return None
         return {c.id for c in catalogue.load().select(self.clause)}
+
+    @property
+    def path_params(self) -> dict[str, str]:
+        """``--path-param`` as a mapping (validated: every entry is NAME=VALUE)."""
+        return dict(entry.split("=", 1) for entry in self.path_param)
 
     @property
     def verify(self) -> bool | str:
@@ -404,6 +418,10 @@ def validate(s: Settings) -> None:
             ZoneInfo(tz)
         except (ZoneInfoNotFoundError, ValueError):
             raise ConfigError(f"{flag} {tz!r} is not an IANA time zone (e.g. America/Chicago)") from None
+    for entry in s.path_param:
+        name, eq, value = entry.partition("=")
+        if not eq or not name.strip() or not value or "/" in value or name != name.strip():
+            raise ConfigError(f"--path-param {entry!r} must be NAME=VALUE (one path segment), e.g. environment=sandbox")
     if s.confirm is not None and s.confirm > MAX_CONFIRM:
         raise ConfigError(f"--confirm must be at most {MAX_CONFIRM}")
     if s.waivers:

@@ -27,10 +27,11 @@ import copy
 import hashlib
 import json
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
-from urllib.parse import unquote, urldefrag, urljoin, urlsplit
+from urllib.parse import quote, unquote, urldefrag, urljoin, urlsplit
 from urllib.request import url2pathname
 
 import requests
@@ -91,6 +92,8 @@ class Resource:
     parent: Resource | None = None
     parent_param: str | None = None  # the path parameter naming the parent's id
     collection_path: str | None = None
+    described_path: str = ""  # the item path as the description writes it (before --path-param filled it)
+    described_collection_path: str | None = None
     limit_param: str | None = None
     limit_max: int | None = None
     limit_default: int | None = None
@@ -162,8 +165,17 @@ class DescriptionError(Exception):
     """The target description cannot be read or understood (a usage error, exit 2)."""
 
 
-def load_model(source: str, *, timeout: float = 10.0, verify: bool | str = True) -> TargetModel:
+def load_model(
+    source: str,
+    *,
+    timeout: float = 10.0,
+    verify: bool | str = True,
+    path_params: Mapping[str, str] | None = None,
+) -> TargetModel:
     """Read an OpenAPI 3.x description (file path or http(s) URL) into a model.
+
+    ``path_params`` fills path parameters the client does not choose (a tenant or environment segment,
+    ``/environments/{environment}/lists/{id}``): such a parameter is part of the base of every path it is in.
 
     Every failure is a :class:`DescriptionError` whose one-line message starts with
     where the problem is (``file:line`` for a YAML/JSON syntax error, the path and
@@ -180,7 +192,9 @@ def load_model(source: str, *, timeout: float = 10.0, verify: bool | str = True)
         raise DescriptionError(f"{source}: only OpenAPI 3.x descriptions are supported ({found})")
     loader.register(uri, doc)
     try:
-        builder = _Builder(doc, uri, source, _Resolver(loader, dialect_30=openapi.startswith("3.0")))
+        builder = _Builder(
+            doc, uri, source, _Resolver(loader, dialect_30=openapi.startswith("3.0")), dict(path_params or {})
+        )
         resources = builder.resources()
     except (AttributeError, TypeError, KeyError, IndexError, RecursionError) as e:
         # A shape the checks above did not anticipate (say, a parameter list that is a
@@ -566,6 +580,13 @@ _METHODS = ("get", "put", "post", "delete", "patch", "head", "options", "trace")
 _PARAM = re.compile(r"^\{([^{}/]+)\}$")
 
 
+def _fill(path: str, fixed: Mapping[str, str]) -> str:
+    """``path`` with the fixed parameters' values in place (quoted: a value is one segment)."""
+    for name, value in fixed.items():
+        path = path.replace("{" + name + "}", quote(value, safe=""))
+    return path
+
+
 def _segments(path: str) -> list[str]:
     return [s for s in path.strip("/").split("/") if s]
 
@@ -586,17 +607,19 @@ def _json_content(content: Any) -> Any:
 
 @dataclass
 class _Item:
-    path: str
+    path: str  # with the --path-param values filled in
     segments: list[str]
     item: dict[str, Any]
     base: str
+    described: str  # as the description writes it
 
 
 class _Builder:
     """Turns the ``paths`` of a description into resources, parents first."""
 
-    def __init__(self, doc: dict[str, Any], uri: str, source: str, resolver: _Resolver) -> None:
+    def __init__(self, doc: dict[str, Any], uri: str, source: str, resolver: _Resolver, fixed: dict[str, str]) -> None:
         self.doc = doc
+        self.fixed = fixed
         self.uri = uri
         self.source = source
         self.resolver = resolver
@@ -611,7 +634,11 @@ class _Builder:
             item, base = resolver.follow(raw_item, uri, where)
             if not isinstance(item, dict):
                 raise DescriptionError(f"{where}: a path item must be a mapping")
-            self.items[path] = _Item(path, _segments(path), item, base)
+            filled = _fill(path, fixed)
+            self.items[filled] = _Item(filled, _segments(filled), item, base, path)
+        unused = [n for n in fixed if not any("{" + n + "}" in p for p in paths)]
+        if unused:
+            raise DescriptionError(f"{source}: --path-param {unused[0]}: no described path has a {{{unused[0]}}}")
 
     def resources(self) -> list[Resource]:
         candidates = [i for i in self.items.values() if self._is_item_path(i)]
@@ -669,8 +696,10 @@ class _Builder:
             cut = params_before[-1] + 1
             parent_item = by_shape.get(_shape(segs[:cut]))
             if parent_item is None:
+                name_ = _PARAM.match(segs[cut - 1]).group(1)  # type: ignore[union-attr]
                 raise DescriptionError(
-                    f"{where}: its parent path {'/' + '/'.join(segs[:cut])} is not an item path (GET plus PUT or POST)"
+                    f"{where}: its parent path {'/' + '/'.join(segs[:cut])} is not an item path (GET plus PUT or "
+                    f"POST); if {{{name_}}} is not the client's to choose, give its value: --path-param {name_}=VALUE"
                 )
             parent = built[parent_item.path]
             parent_param = _PARAM.match(segs[cut - 1]).group(1)  # type: ignore[union-attr]
@@ -689,6 +718,7 @@ class _Builder:
         return Resource(
             name=name,
             item_path=cand.path,
+            described_path=cand.described,
             id_param=id_param,
             id_schema=id_schema,
             methods=methods,
@@ -778,6 +808,7 @@ class _Builder:
                 maximum, default = schema.get("maximum"), schema.get("default")
                 return {
                     "collection_path": item.path,
+                    "described_collection_path": item.described,
                     "limit_param": "limit" if limit else None,
                     "limit_max": maximum if isinstance(maximum, int) and not isinstance(maximum, bool) else None,
                     "limit_default": default if isinstance(default, int) and not isinstance(default, bool) else None,

@@ -157,7 +157,10 @@ def pytest_configure(config: pytest.Config) -> None:
         pytest.exit(f"conformance: {exc}", returncode=EXIT_USAGE)
     try:
         model = load_model(
-            settings.openapi or str(_reference_description()), timeout=settings.timeout, verify=settings.verify
+            settings.openapi or str(_reference_description()),
+            timeout=settings.timeout,
+            verify=settings.verify,
+            path_params=settings.path_params,
         )
     except DescriptionError as exc:
         pytest.exit(f"conformance: {exc}", returncode=EXIT_USAGE)

@@ -54,6 +54,6 @@ def _adapter(check: Check, ctx: CheckContext, model: TargetModel) -> Callable[..
 
 def _resource_of(model: TargetModel, path: str) -> Resource | None:
     for resource in model.resources:
-        if path in (resource.item_path, resource.collection_path):
+        if path in (resource.described_path, resource.described_collection_path):
             return resource
     return None

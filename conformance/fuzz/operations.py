@@ -47,9 +47,9 @@ def operations(model: TargetModel) -> list[FuzzOperation]:
     out = []
     for resource in model.resources:
         for method in sorted(resource.methods & {"GET", "POST", "PUT", "DELETE"}):
-            out.append(FuzzOperation(method, resource.item_path, resource, False))
-        if resource.collection_path:
-            out.append(FuzzOperation("GET", resource.collection_path, resource, True))
+            out.append(FuzzOperation(method, resource.described_path, resource, False))
+        if resource.described_collection_path:
+            out.append(FuzzOperation("GET", resource.described_collection_path, resource, True))
     return out
 
 

@@ -16,7 +16,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -127,10 +127,11 @@ def _prepare(
     orgs: Sequence[OrgSpec] | None,
     base_path: str,
     log_config: Any,
+    path_params: Mapping[str, str] | None = None,
 ) -> _Prepared:
     switches = select(faults, variants)
     source = str(description or spec.reference_openapi_path())
-    model = load_model(source)
+    model = load_model(source, path_params=path_params)
     organizations = make_orgs(orgs or _zones(switches))
     local = Path(source)
     app = ReferenceApp(
@@ -211,12 +212,14 @@ def start_server(
     variants: Sequence[str] = (),
     orgs: Sequence[OrgSpec] | None = None,
     base_path: str = DEFAULT_BASE_PATH,
+    path_params: Mapping[str, str] | None = None,
 ) -> ServerHandle:
     """Start the reference server in a background thread; returns once it accepts connections.
 
     ``description``: an OpenAPI file to serve instead of the bundled one. ``faults`` and
     ``variants``: switch names (``ValueError`` lists the valid ones). ``orgs``: zone names,
-    or ``(zone, key)`` pairs; by default America/Chicago and Asia/Kolkata with random keys.
+    or ``(zone, key)`` pairs; by default America/Chicago and Asia/Kolkata with random keys. ``path_params``:
+    values of the description's path parameters the client does not choose (only those values are served).
     """
     prepared = _prepare(
         host=host,
@@ -228,6 +231,7 @@ def start_server(
         orgs=orgs,
         base_path=base_path,
         log_config=None,
+        path_params=path_params,
     )
     handle, server = prepared.handle, prepared.server
     thread = threading.Thread(
@@ -260,6 +264,7 @@ def serve_forever(
     orgs: Sequence[OrgSpec] | None = None,
     base_path: str = DEFAULT_BASE_PATH,
     out: Any = None,
+    path_params: Mapping[str, str] | None = None,
 ) -> None:
     """Serve in the foreground until interrupted, after printing how to reach the server."""
     prepared = _prepare(
@@ -272,6 +277,7 @@ def serve_forever(
         orgs=orgs,
         base_path=base_path,
         log_config=uvicorn.config.LOGGING_CONFIG,
+        path_params=path_params,
     )
     handle = prepared.handle
     out = out or sys.stdout
@@ -311,6 +317,13 @@ def main_serve(argv: Sequence[str] | None = None) -> int:
         metavar="ZONE[=KEY]",
         help="an organization: its IANA zone and optionally its key (repeatable)",
     )
+    parser.add_argument(
+        "--path-param",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="the one value served for a path parameter the client does not choose (repeatable)",
+    )
     parser.add_argument("--list", action="store_true", help="list the fault switches and variants, then exit")
     args = parser.parse_args(list(argv) if argv is not None else None)
     if args.list:
@@ -320,6 +333,9 @@ def main_serve(argv: Sequence[str] | None = None) -> int:
             print(f"variant  {s.name:32} {'':9} {s.description}")
         return 0
     orgs = [tuple(o.split("=", 1)) if "=" in o else o for o in args.org] or None
+    if any("=" not in p for p in args.path_param):
+        print("conformance serve: --path-param must be NAME=VALUE", file=sys.stderr)
+        return 2
     try:
         serve_forever(
             host=args.host,
@@ -330,6 +346,7 @@ def main_serve(argv: Sequence[str] | None = None) -> int:
             variants=args.variant,
             orgs=orgs,
             base_path=args.base_path,
+            path_params=dict(p.split("=", 1) for p in args.path_param),
         )
     except KeyboardInterrupt:
         return 0
