@@ -203,7 +203,7 @@ def load_model(
     info = doc.get("info") if isinstance(doc.get("info"), dict) else {}
     return TargetModel(
         resources=resources,
-        versions=_versions(doc, source),
+        versions=_versions(doc, source, resources),
         description=doc,
         source=source,
         sha256=hashlib.sha256(raw).hexdigest(),
@@ -852,12 +852,14 @@ def _final_write_schema(schema: dict[str, Any], fields: dict[str, Field]) -> dic
     return out
 
 
-def _versions(doc: dict[str, Any], source: str) -> list[int]:
+def _versions(doc: dict[str, Any], source: str, resources: list[Resource]) -> list[int]:
     """``x-spec-versions``; without it, the versions an ``X-Version`` header parameter enumerates (or bounds), as
-    a description written for SPEC's VER clauses alone states them; else ``[1]``."""
+    a description written for SPEC's VER clauses alone states them; else 1 up to the latest version a field
+    declares it exists from (``x-spec-min-version``): a field of version 2 says there is a version 2."""
     raw = doc.get("x-spec-versions")
     if raw is None:
-        raw = _header_versions(doc) or [1]
+        latest = max((f.min_version for r in resources for f in r.fields.values()), default=1)
+        raw = _header_versions(doc) or list(range(1, latest + 1))
     if (
         not isinstance(raw, list)
         or not raw

@@ -81,3 +81,28 @@ def test_a_response_with_an_extra_value_confirms_it(tmp_path):
     )
     outcome = run_all(ex, CheckContext(model, None))
     assert any(f.clause == "ENUM-1" and "archived" in f.message for f in outcome.findings), outcome.findings
+
+
+def test_one_version_says_what_it_could_not_judge(certify, reference_server, tmp_path):
+    """A description that states no versions is read as version 1 alone; VER-1, VER-2 and VER-4 then pass on what
+    they could judge, and the record says that a server ignoring the version named would answer the same."""
+    folder = tmp_path / "one"
+    shutil.copytree(spec.reference_openapi_path().parent, folder)
+    path = folder / spec.reference_openapi_path().name
+    doc = yaml.safe_load(path.read_text())
+    del doc["x-spec-versions"]
+    doc["components"]["parameters"]["XVersion"]["schema"] = {"type": "integer"}
+    path.write_text(yaml.safe_dump(doc, sort_keys=False))
+    assert load_model(str(path)).versions == [1, 2]  # a field of version 2 says there is a version 2
+    for schema in doc["components"]["schemas"].values():
+        for prop in (schema.get("properties") or {}).values():
+            prop.pop("x-spec-min-version", None)
+    path.write_text(yaml.safe_dump(doc, sort_keys=False))
+    assert load_model(str(path)).versions == [1]
+    run = certify(
+        server=reference_server(description=str(path)),
+        args=("--openapi", str(path), "--clause", "VER", "--profile", "smoke"),
+    )
+    assert run.code == 0, run.stdout[-3000:]
+    noted = {n["clause"] for t in run.record["tests"] for n in t.get("notes", []) if n["kind"] == "untested"}
+    assert noted == {"VER-1", "VER-2", "VER-4"}
