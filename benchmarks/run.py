@@ -220,9 +220,9 @@ def _suite_cmd(handle, profile: str, report_dir: Path, *extra: str, python: tupl
 
 
 def _reference_description() -> Path:
-    from conformance import spec
+    from conformance.spec import facts
 
-    return spec.reference_openapi_path()
+    return facts.reference_openapi_path()
 
 
 def _timed(cmd: list[str], env: dict[str, str], cwd: Path) -> Timed:

@@ -17,8 +17,10 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from conformance import __version__, catalogue, interrupts
-from conformance.config import OPTIONS, ConfigError, resolve
+from conformance import __version__
+from conformance.run import interrupts
+from conformance.run.config import OPTIONS, ConfigError, resolve
+from conformance.spec import catalogue
 
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130  # Ctrl-C: what ran is reported, the run is not certifiable
@@ -150,9 +152,10 @@ def _preflight(settings) -> int:
     """Exit 3 with one line, and reports written, when nothing answers at the URL."""
     from types import SimpleNamespace
 
-    from conformance import plugin, spec
+    from conformance.http.redact import Redactor
     from conformance.model import DescriptionError, load_model
-    from conformance.redact import Redactor
+    from conformance.run import plugin
+    from conformance.spec import facts
 
     redactor = Redactor([settings.api_key, settings.second_api_key])
     reason = plugin.preflight(settings, redactor)
@@ -160,7 +163,7 @@ def _preflight(settings) -> int:
         return 0  # a TLS failure is TLS-2's verdict, judged in the run
     try:
         model = load_model(
-            settings.openapi or str(spec.reference_openapi_path()),
+            settings.openapi or str(facts.reference_openapi_path()),
             timeout=settings.timeout,
             verify=settings.verify,
             path_params=settings.path_params,
@@ -196,7 +199,7 @@ RERUN_REPORT_DIR = "reports/rerun"
 # The rerunner's own settings (TLS trust, keys) may come from the environment as in `conformance run`; every
 # other CONFORMANCE_* variable is set aside during a rerun, so that the repeated run is the bundle's.
 def _rerun_environment(reference_server: bool) -> dict[str, str]:
-    from conformance.bundle import RERUNNER_OWN
+    from conformance.report.bundle import RERUNNER_OWN
 
     own = {opt.env for opt in OPTIONS if opt.dest in RERUNNER_OWN}
     if reference_server:  # the fresh bundled server brings its own CA
@@ -225,7 +228,7 @@ def _rerun_parser() -> argparse.ArgumentParser:
 
 def rerun(argv: list[str]) -> int:
     """``conformance rerun BUNDLE.zip``: verify, extract, repeat the run, diff against the bundle's record."""
-    from conformance.bundle import RERUNNER_OWN, BundleError, extract, rerun_arguments
+    from conformance.report.bundle import RERUNNER_OWN, BundleError, extract, rerun_arguments
     from conformance.report.diff import main_diff
 
     interrupts.arm()
@@ -327,7 +330,7 @@ def clauses(argv: list[str]) -> int:
     p.add_argument("--markdown", action="store_true", help="the published catalogue: clauses and what decides each")
     args = p.parse_args(argv)
     if args.markdown:
-        from conformance.published import markdown
+        from conformance.spec.catalogue_doc import markdown
 
         sys.stdout.write(markdown())
         return 0

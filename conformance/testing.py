@@ -20,10 +20,10 @@ import pytest
 import requests
 
 from conformance.checks import CheckContext, run_all
-from conformance.exchange import exchange_of
-from conformance.expect import ClauseViolation
+from conformance.http.exchange import exchange_of
+from conformance.http.redact import Redactor
 from conformance.model import TargetModel, load_model
-from conformance.redact import Redactor
+from conformance.verdicts.violation import ClauseViolation
 
 
 def assert_conforms(
@@ -48,9 +48,9 @@ def assert_conforms(
 
 
 def _reference_model() -> TargetModel:
-    from conformance import spec
+    from conformance.spec import facts
 
-    return load_model(str(spec.reference_openapi_path()))
+    return load_model(str(facts.reference_openapi_path()))
 
 
 @pytest.fixture(scope="session")

@@ -7,16 +7,16 @@ import json
 
 import pytest
 
-from conformance import spec
-from conformance.assertions import assert_ok, assert_written, mentions, same_written
-from conformance.exchange import Exchange
-from conformance.expect import ClauseViolation
+from conformance.http.exchange import Exchange
 from conformance.model import load_model
+from conformance.spec import facts
+from conformance.suite._support.asserts import assert_ok, assert_written, mentions, same_written
+from conformance.verdicts.violation import ClauseViolation
 
 
 @pytest.fixture(scope="module")
 def model():
-    return load_model(str(spec.reference_openapi_path()))
+    return load_model(str(facts.reference_openapi_path()))
 
 
 def _resource(model, name: str):

@@ -20,8 +20,9 @@ from pathlib import Path
 
 import pytest
 
-from conformance import bundle, spec
-from conformance.redact import Redactor
+from conformance.http.redact import Redactor
+from conformance.report import bundle
+from conformance.spec import facts
 
 CLAUSE = "VER-1"
 FAULT = "ver-header-ignored"  # serves version 1 whatever X-Version says: VER-1 fails
@@ -89,7 +90,7 @@ def test_certification_bundle_verifies_holds_no_key_and_reruns(certify, referenc
     record = run.record["run"]
     root = files[info["description"]["file"]]
     assert hashlib.sha256(root).hexdigest() == record["openapi"]["sha256"] == info["description"]["sha256"]
-    assert root == spec.reference_openapi_path().read_bytes()
+    assert root == facts.reference_openapi_path().read_bytes()
     assert "description/envelope.schema.json" in files  # referenced by a relative $ref: bundled next to it
     assert info["profile"] == "certification" and info["seed"] == record["seed"]
     assert info["target"] == faulty.base_url and info["reference_server"] is False
@@ -128,7 +129,7 @@ KEY = base64.b64encode(b"o1:Sup3rSecretValue0001").decode()
 
 def synthetic(report_dir: Path, *, source: Path | None = None, leak: str = "") -> dict:
     """A report directory as a certification run leaves it, and its redacted record."""
-    source = source or spec.reference_openapi_path()
+    source = source or facts.reference_openapi_path()
     record = {
         "run": {
             "target": "https://api.example.test/ga/api",
@@ -178,9 +179,9 @@ def test_every_text_file_is_redacted_once_more(tmp_path: Path) -> None:
 def _copied_description(into: Path) -> Path:
     """The reference description and the schemas it references, copied into ``into``: files a test may edit."""
     described = into / "openapi.yaml"
-    described.write_bytes(spec.reference_openapi_path().read_bytes())
+    described.write_bytes(facts.reference_openapi_path().read_bytes())
     for name in ("envelope", "enums", "time", "date", "error-codes"):
-        (into / f"{name}.schema.json").write_bytes((spec.schemas_dir() / f"{name}.schema.json").read_bytes())
+        (into / f"{name}.schema.json").write_bytes((facts.schemas_dir() / f"{name}.schema.json").read_bytes())
     return described
 
 
@@ -322,7 +323,7 @@ def test_rerun_arguments_repeat_the_run_and_never_carry_keys(made: Path, tmp_pat
     options, pytest_args = bundle.rerun_arguments(extracted)
     assert options["profile"] == "certification" and options["seed"] == 42 and options["clause"] == [CLAUSE]
     assert options["timeout"] == 10.0 and options["openapi"] == str(extracted.description)
-    assert Path(options["openapi"]).read_bytes() == spec.reference_openapi_path().read_bytes()
+    assert Path(options["openapi"]).read_bytes() == facts.reference_openapi_path().read_bytes()
     assert pytest_args == ["-k", "test_header_selects_later_fields"]
     assert not {"api_key", "second_api_key", "base_url", "ca_bundle", "waivers"} & set(options)
 

@@ -14,9 +14,9 @@ from types import SimpleNamespace
 
 import pytest
 
-from conformance import certified
-from conformance.config import Settings
-from conformance.waivers import WaiverError, load
+from conformance.run.config import Settings
+from conformance.verdicts import certifiability
+from conformance.verdicts.waivers import WaiverError, load
 from conftest import run_conformance
 
 PLUGINS = Path(__file__).resolve().parent / "plugins"
@@ -41,12 +41,12 @@ def _reasons(run) -> str:
     ],
 )
 def test_each_weakening_alone_is_a_reason(settings, expected):
-    assert any(expected in r for r in certified.settings_weakenings(settings))
+    assert any(expected in r for r in certifiability.settings_weakenings(settings))
 
 
 def test_a_plain_certification_run_has_no_settings_reason():
-    assert certified.settings_weakenings(Settings(profile="certification", base_url="https://x.example")) == []
-    assert certified.settings_weakenings(Settings(profile="certification", examples=500)) == []  # raised: fine
+    assert certifiability.settings_weakenings(Settings(profile="certification", base_url="https://x.example")) == []
+    assert certifiability.settings_weakenings(Settings(profile="certification", examples=500)) == []  # raised: fine
 
 
 @pytest.mark.parametrize(
@@ -63,9 +63,9 @@ def test_a_plain_certification_run_has_no_settings_reason():
 )
 def test_each_selection_alone_is_a_reason(option, whole, deselected, expected):
     defaults = {"keyword": "", "markexpr": "", "deselect": None, "lf": False, "maxfail": 0}
-    reasons = certified.selection_weakenings(SimpleNamespace(**{**defaults, **option}), ["x"], whole, deselected)
+    reasons = certifiability.selection_weakenings(SimpleNamespace(**{**defaults, **option}), ["x"], whole, deselected)
     assert any(expected in r for r in reasons), reasons
-    assert certified.selection_weakenings(SimpleNamespace(**defaults), ["x"], True, 0) == []
+    assert certifiability.selection_weakenings(SimpleNamespace(**defaults), ["x"], True, 0) == []
 
 
 def test_narrowed_certification_run_records_every_reason(certify):
@@ -223,9 +223,9 @@ def test_a_deterministic_finding_is_confirmed(certify):
 def test_records_with_the_new_fields_validate(certify, tmp_path):
     import jsonschema
 
-    from conformance import spec
+    from conformance.spec import facts
 
-    schema = json.loads((spec.schemas_dir() / "certification.schema.json").read_text())
+    schema = json.loads((facts.schemas_dir() / "certification.schema.json").read_text())
     waivers = _waivers(tmp_path, 'clause = "ENV-1"\nreason = "known"')
     run = certify(
         faults=("env-extra-key",),

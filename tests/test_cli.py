@@ -84,7 +84,7 @@ def test_plain_http_refused_sends_nothing(tmp_path):
 
 
 def test_precedence_flag_env_file_default(tmp_path):
-    from conformance.config import resolve
+    from conformance.run.config import resolve
 
     (tmp_path / "conformance.toml").write_text('profile = "smoke"\ntimeout = 4\nreport-dir = "out"\n')
     env = {"CONFORMANCE_TIMEOUT": "7"}
@@ -99,7 +99,7 @@ def test_precedence_flag_env_file_default(tmp_path):
 
 
 def test_pyproject_tool_table_is_read(tmp_path):
-    from conformance.config import resolve
+    from conformance.run.config import resolve
 
     (tmp_path / "pyproject.toml").write_text('[project]\nname = "x"\n[tool.conformance]\nclause = "TIME"\n')
     assert resolve({}, {}, tmp_path).clause == ["TIME"]

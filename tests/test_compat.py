@@ -9,7 +9,8 @@ import types
 import pytest
 from hypothesis import find
 
-from conformance import _compat, interrupts
+from conformance import _compat
+from conformance.run import interrupts
 
 
 def test_runtestprotocol_is_pytests():

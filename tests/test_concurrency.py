@@ -6,8 +6,8 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from conformance.client import Client, Credential
-from conformance.politeness import RateLimiter
+from conformance.http.client import Client, Credential
+from conformance.http.politeness import RateLimiter
 from conformance.suite.test_concurrency import IN_FLIGHT, _at_once
 
 

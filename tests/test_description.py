@@ -9,9 +9,9 @@ from pathlib import Path
 
 import yaml
 
-from conformance import spec
 from conformance.model import load_model
-from conformance.plugin import description_findings
+from conformance.run.plugin import description_findings
+from conformance.spec import facts
 
 SUBSCRIBER_STATUS = ["active", "unsubscribed", "scomp", "bounced", "deactivated"]
 
@@ -19,8 +19,8 @@ SUBSCRIBER_STATUS = ["active", "unsubscribed", "scomp", "bounced", "deactivated"
 def with_extra_status(tmp_path: Path, extras: list[str]) -> Path:
     """The reference description with subscribers' ``status`` as an inline enum: the spec's set plus ``extras``."""
     folder = tmp_path / "extras"
-    shutil.copytree(spec.reference_openapi_path().parent, folder)
-    path = folder / spec.reference_openapi_path().name
+    shutil.copytree(facts.reference_openapi_path().parent, folder)
+    path = folder / facts.reference_openapi_path().name
     doc = yaml.safe_load(path.read_text())
     doc["components"]["schemas"]["SubscriberWrite"]["properties"]["status"] = {
         "type": "string",
@@ -42,7 +42,7 @@ def test_the_spec_set_plus_extras_is_that_enumeration(tmp_path):
 
 
 def test_a_subset_or_the_set_itself_is_no_finding(tmp_path):
-    assert description_findings(load_model(str(spec.reference_openapi_path()))) == []
+    assert description_findings(load_model(str(facts.reference_openapi_path()))) == []
     subset = load_model(str(with_extra_status(tmp_path, [])))
     assert subset.resource("subscribers").fields["status"].enum_extras == ()
 
@@ -63,7 +63,7 @@ def test_a_response_with_an_extra_value_confirms_it(tmp_path):
     import json
 
     from conformance.checks import CheckContext, run_all
-    from conformance.exchange import Exchange
+    from conformance.http.exchange import Exchange
 
     model = load_model(str(with_extra_status(tmp_path, ["archived"])))
     body = {"success": True, "data": {"id": "s1", "email": "a@b", "status": "archived"}}
@@ -87,8 +87,8 @@ def test_one_version_says_what_it_could_not_judge(certify, reference_server, tmp
     """A description that states no versions is read as version 1 alone; VER-1, VER-2 and VER-4 then pass on what
     they could judge, and the record says that a server ignoring the version named would answer the same."""
     folder = tmp_path / "one"
-    shutil.copytree(spec.reference_openapi_path().parent, folder)
-    path = folder / spec.reference_openapi_path().name
+    shutil.copytree(facts.reference_openapi_path().parent, folder)
+    path = folder / facts.reference_openapi_path().name
     doc = yaml.safe_load(path.read_text())
     del doc["x-spec-versions"]
     doc["components"]["parameters"]["XVersion"]["schema"] = {"type": "integer"}

@@ -9,10 +9,10 @@ import json
 
 import pytest
 
-from conformance import spec
 from conformance.fuzz.judge import judge_body, judge_limit
 from conformance.model import load_model
 from conformance.reference.faults import FAULTS
+from conformance.spec import facts
 
 # Faults only generated input reaches: the scripted clause tests send tame ASCII bodies.
 FUZZ_ONLY = tuple(sorted(n for n in FAULTS if n.startswith("fuzz-")))
@@ -65,7 +65,7 @@ def test_check_layer_as_schemathesis_checks(reference_server):
     from conformance.fuzz.checks import spec_checks
     from conformance.fuzz.operations import load_schema
 
-    model = load_model(str(spec.reference_openapi_path()))
+    model = load_model(str(facts.reference_openapi_path()))
     checks = spec_checks(model)
     schema = load_schema(model.source)
     operation = next(r.ok() for r in schema.get_all_operations() if r.ok().method.upper() == "GET")
@@ -89,7 +89,7 @@ def test_check_layer_as_schemathesis_checks(reference_server):
 # -- the judge: only what SPEC.md demands ---------------------------------------------------
 @pytest.fixture(scope="module")
 def model():
-    return load_model(str(spec.reference_openapi_path()))
+    return load_model(str(facts.reference_openapi_path()))
 
 
 def _res(model, with_kind: str):

@@ -18,7 +18,7 @@ import pytest
 import requests
 
 from conformance.model import load_model
-from conformance.strategies import minimal_body
+from conformance.model.strategies import minimal_body
 
 PREFIX = "cft"
 
@@ -174,9 +174,9 @@ def test_a_write_cut_short_is_still_cleaned_up(reference_server):
     """The object a write may have created is remembered before the write is sent: Ctrl-C or a timeout
     between the server storing it and the suite reading the answer must not leave it behind unknown.
     Only the server's own answer that nothing was created lets the suite forget a path."""
-    from conformance.client import Client, Credential, Ledger
-    from conformance.config import Settings
-    from conformance.target import Ids, Target, new_run_prefix
+    from conformance.http.client import Client, Credential, Ledger
+    from conformance.run.config import Settings
+    from conformance.suite._support.target import Ids, Target, new_run_prefix
 
     handle = reference_server()
     model = load_model(handle.description)

@@ -6,11 +6,11 @@ from types import SimpleNamespace
 
 import pytest
 
-from conformance.client import Client, Credential
-from conformance.listing import look_for
+from conformance.http.client import Client, Credential
 from conformance.model import load_model
-from conformance.notes import NOTE, notes_of, record_note
-from conformance.spec import reference_openapi_path
+from conformance.spec.facts import reference_openapi_path
+from conformance.suite._support.listing import look_for
+from conformance.verdicts.notes import NOTE, notes_of, record_note
 
 
 class _Target:

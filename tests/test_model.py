@@ -10,9 +10,9 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from conformance import spec
 from conformance.model import DescriptionError, TargetModel, load_model
 from conformance.reference.server import start_server
+from conformance.spec import facts
 
 FIXTURES = Path(__file__).parent / "fixtures"
 ALT = FIXTURES / "alt-openapi.yaml"
@@ -20,7 +20,7 @@ ALT = FIXTURES / "alt-openapi.yaml"
 
 @pytest.fixture(scope="module")
 def reference() -> TargetModel:
-    return load_model(str(spec.reference_openapi_path()))
+    return load_model(str(facts.reference_openapi_path()))
 
 
 @pytest.fixture(scope="module")
@@ -124,9 +124,9 @@ def test_reference_write_schemas_are_self_contained_and_versioned(reference: Tar
 
 
 def test_sha256_and_source(reference: TargetModel) -> None:
-    raw = spec.reference_openapi_path().read_bytes()
+    raw = facts.reference_openapi_path().read_bytes()
     assert reference.sha256 == hashlib.sha256(raw).hexdigest()
-    assert reference.source == str(spec.reference_openapi_path())
+    assert reference.source == str(facts.reference_openapi_path())
 
 
 def test_alternative_description_loads_with_its_own_names(alt: TargetModel) -> None:
@@ -143,7 +143,7 @@ def test_alternative_description_loads_with_its_own_names(alt: TargetModel) -> N
     state = contacts.fields["state"]
     assert (state.kind, state.enum_set, state.enum_clause) == ("enum", "subscriber_status", "ENUM-1")
     # x-spec-enum alone: the set is written into the write schema so valid bodies can be generated
-    assert set(contacts.write_schema["properties"]["state"]["enum"]) == spec.enum_sets()["subscriber_status"][0]
+    assert set(contacts.write_schema["properties"]["state"]["enum"]) == facts.enum_sets()["subscriber_status"][0]
     metric = tests.fields["metric"]  # an `enum` equal to the winner-metric set, OpenAPI 3.0 nullable
     assert (metric.kind, metric.enum_set, metric.nullable, metric.min_version) == ("enum", "winner_metric", True, 2)
     assert (tests.fields["launch_on"].kind, tests.fields["begins_at"].kind) == ("date", "time")
@@ -159,7 +159,7 @@ def test_alternative_description_loads_with_its_own_names(alt: TargetModel) -> N
 def test_load_by_url_resolves_relative_refs_over_https() -> None:
     with start_server() as server:
         by_url = load_model(server.description_url, timeout=5, verify=server.ca_bundle)
-    by_file = load_model(str(spec.reference_openapi_path()))
+    by_file = load_model(str(facts.reference_openapi_path()))
     assert _summary(by_url) == _summary(by_file)
     assert by_url.sha256 == by_file.sha256
     assert by_url.resource("campaigns").write_schema == by_file.resource("campaigns").write_schema
@@ -282,8 +282,8 @@ def _edited_reference(tmp_path: Path, edit) -> Path:
     import yaml
 
     folder = tmp_path / "edited"
-    shutil.copytree(spec.reference_openapi_path().parent, folder)
-    path = folder / spec.reference_openapi_path().name
+    shutil.copytree(facts.reference_openapi_path().parent, folder)
+    path = folder / facts.reference_openapi_path().name
     doc = yaml.safe_load(path.read_text())
     edit(doc)
     path.write_text(yaml.safe_dump(doc, sort_keys=False))

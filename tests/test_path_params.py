@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conformance import spec
-from conformance.config import ConfigError, resolve
 from conformance.model import DescriptionError, load_model
+from conformance.run.config import ConfigError, resolve
+from conformance.spec import facts
 
 PREFIX = "/environments/{environment}"
 ENVIRONMENT = {"name": "environment", "in": "path", "required": True, "schema": {"type": "string"}}
@@ -21,7 +21,7 @@ ENVIRONMENT = {"name": "environment", "in": "path", "required": True, "schema": 
 @pytest.fixture
 def prefixed(tmp_path: Path) -> Path:
     """The bundled description with every path under ``/environments/{environment}`` (its $refs beside it)."""
-    source = spec.reference_openapi_path()
+    source = facts.reference_openapi_path()
     for schema in source.parent.glob("*.json"):
         shutil.copy(schema, tmp_path / schema.name)
     doc = yaml.safe_load(source.read_text())

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 
-from conformance.politeness import MAX_WAIT, RateLimiter, per_worker_rps, retry_after
+from conformance.http.politeness import MAX_WAIT, RateLimiter, per_worker_rps, retry_after
 
 
 def test_rate_limiter_spaces_calls():

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import yaml
 
-from conformance.config import OPTIONS
+from conformance.run.config import OPTIONS
 
 ROOT = Path(__file__).resolve().parent.parent
 KNOWN = {opt.flag for opt in OPTIONS} | {"--show-config", "--help"}

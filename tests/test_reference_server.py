@@ -19,13 +19,13 @@ from typing import Any
 import pytest
 import requests
 
-from conformance import catalogue, spec
 from conformance.reference.faults import FAULTS, VARIANTS, build_behaviour, select
 from conformance.reference.server import ServerHandle, main_serve, start_server
+from conformance.spec import catalogue, facts
 
 ALT = Path(__file__).parent / "fixtures" / "alt-openapi.yaml"
 ENVELOPE = {"success", "data", "error_code", "error_message"}
-TIME = re.compile(spec.TIME_PATTERN)
+TIME = re.compile(facts.TIME_PATTERN)
 
 
 class Api:

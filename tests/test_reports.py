@@ -24,13 +24,13 @@ from urllib.parse import quote, unquote
 import jsonschema
 import pytest
 
-from conformance import catalogue
-from conformance.exchange import Exchange, Finding
-from conformance.redact import Redactor
+from conformance.http.exchange import Exchange, Finding
+from conformance.http.redact import Redactor
 from conformance.report import certification, diff, terminal, write_all
 from conformance.report import html as html_report
-from conformance.verdicts import RunRecord, certifiability, decide, exit_code
-from conformance.verdicts import TestRecord as _TestRecord
+from conformance.spec import catalogue
+from conformance.verdicts.decide import RunRecord, certifiability, decide, exit_code
+from conformance.verdicts.decide import TestRecord as _TestRecord
 
 ROOT = Path(__file__).resolve().parents[1]
 SCHEMA = json.loads((ROOT / "schemas" / "certification.schema.json").read_text())

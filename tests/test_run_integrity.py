@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conformance import spec
-from conformance.client import Client, TargetError
-from conformance.redact import Redactor
+from conformance.http.client import Client, TargetError
+from conformance.http.redact import Redactor
+from conformance.spec import facts
 
 PLUGINS = Path(__file__).parent / "plugins"
 FUZZ_CLAUSES = ("IDEM-1", "IDEM-2", "IDEM-4", "JSON-2", "STATUS-3", "TIME-3")
@@ -28,8 +28,8 @@ def wide_description(tmp_path: Path) -> Path:
     campaigns that take an unbounded integer, a number, a free-form object and a string: what a vendor's
     looser description lets schemathesis generate, echoed back by the reference server."""
     folder = tmp_path / "wide"
-    shutil.copytree(spec.reference_openapi_path().parent, folder)
-    path = folder / spec.reference_openapi_path().name
+    shutil.copytree(facts.reference_openapi_path().parent, folder)
+    path = folder / facts.reference_openapi_path().name
     doc = yaml.safe_load(path.read_text())
     schemas = doc["components"]["schemas"]
     schemas["Time"] = {"type": "string", "format": "date-time"}
@@ -87,7 +87,7 @@ def test_a_suite_error_while_reading_a_body_is_not_the_targets(reference_server,
     server = reference_server()
     client = Client(server.base_url, None, verify=server.ca_bundle, timeout=5, redactor=Redactor([]))
     assert client.request("GET", "/", auth=None).status  # the server answers
-    monkeypatch.setattr("conformance.client._CHUNK", "a bug of the suite's own")
+    monkeypatch.setattr("conformance.http.client._CHUNK", "a bug of the suite's own")
     with pytest.raises(TypeError):
         client.request("GET", "/", auth=None)
     monkeypatch.undo()
@@ -127,7 +127,7 @@ def test_a_bug_in_the_suites_own_code_is_an_error_with_its_traceback(certify, re
 
 
 def test_a_violation_being_handled_when_the_suite_failed_is_not_evidence():
-    from conformance.expect import ClauseViolation, find_violation
+    from conformance.verdicts.violation import ClauseViolation, find_violation
 
     try:
         try:

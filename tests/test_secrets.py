@@ -118,7 +118,7 @@ def test_the_server_really_echoes(reference_server):
 
 
 def test_redactor_masks_a_key_with_one_character_changed():
-    from conformance.redact import MASK_ALTERED, Redactor
+    from conformance.http.redact import MASK_ALTERED, Redactor
 
     key = _key(1)
     near = key[:10] + ("A" if key[10] != "A" else "B") + key[11:]

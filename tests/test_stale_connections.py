@@ -8,8 +8,8 @@ import time
 import pytest
 from hostile import HostileServer, envelope, per_request, response
 
-from conformance import client as client_module
-from conformance.client import Client, Credential, TargetError
+from conformance.http import client as client_module
+from conformance.http.client import Client, Credential, TargetError
 
 OK = response(200, envelope(True, {"id": "x"}))
 

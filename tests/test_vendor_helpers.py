@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 import requests
 
-from conformance.expect import ClauseViolation
 from conformance.testing import assert_conforms
+from conformance.verdicts.violation import ClauseViolation
 
 pytest_plugins = ["pytester"]
 

@@ -7,8 +7,8 @@ import json
 
 import pytest
 
-from conformance import workers
-from conformance.config import MAX_AUTO_WORKERS, ConfigError, cpu_quota, resolve, worker_count
+from conformance.run import workers
+from conformance.run.config import MAX_AUTO_WORKERS, ConfigError, cpu_quota, resolve, worker_count
 
 
 def test_two_workers_reach_the_verdicts_of_one_process(certify, reference_server):
@@ -27,19 +27,19 @@ def test_two_workers_reach_the_verdicts_of_one_process(certify, reference_server
         assert cleanup["attempted"] > 0 and cleanup["deleted"] == cleanup["attempted"] and cleanup["leftover"] == []
     failed = [t["message"] for t in two.record["tests"] if t["outcome"] == "failed"]
     assert any(m.startswith("[") for m in failed), failed[:3]  # "[ENV-1] …", not the exception's class path
-    assert not any(m.startswith("conformance.expect.") for m in failed), failed[:3]
+    assert not any(m.startswith("conformance.verdicts.violation.") for m in failed), failed[:3]
     assert two.record["run"]["pytest_args"] == []  # the -n the plugin set is not the user's
     assert '<tr data-key="workers"><th>Workers</th><td>2</td></tr>' in (two.report_dir / "report.html").read_text()
     assert not (two.report_dir / workers.HANDOVER_DIR).exists()
 
 
 def test_auto_is_the_usable_cpus_within_bounds(monkeypatch):
-    monkeypatch.setattr("conformance.config.cpu_quota", lambda: None)
+    monkeypatch.setattr("conformance.run.config.cpu_quota", lambda: None)
     for cpus, expected in ((1, 1), (2, 2), (3, 3), (16, MAX_AUTO_WORKERS)):
         monkeypatch.setattr("os.sched_getaffinity", lambda _pid, n=cpus: set(range(n)))
         assert worker_count("auto") == expected
     assert worker_count("3") == 3
-    monkeypatch.setattr("conformance.config.cpu_quota", lambda: 1)  # a container allowed one CPU of sixteen
+    monkeypatch.setattr("conformance.run.config.cpu_quota", lambda: 1)  # a container allowed one CPU of sixteen
     assert worker_count("auto") == 1
 
 

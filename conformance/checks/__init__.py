@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from conformance.checks import auth, content, enums, envelope, status, times
 from conformance.checks.context import CheckContext
-from conformance.exchange import Exchange, Finding
+from conformance.http.exchange import Exchange, Finding
 
 CheckFn = Callable[[Exchange, CheckContext], "list[Finding] | None"]
 

@@ -5,7 +5,7 @@ not turned into an unjudgeable precondition."""
 from __future__ import annotations
 
 from conformance.checks.context import CheckContext
-from conformance.exchange import Exchange, Finding
+from conformance.http.exchange import Exchange, Finding
 
 
 def valid_key_accepted(ex: Exchange, ctx: CheckContext) -> list[Finding] | None:

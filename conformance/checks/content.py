@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from conformance.checks.context import CheckContext
-from conformance.exchange import Exchange, Finding
+from conformance.http.exchange import Exchange, Finding
 
 _MEDIA = re.compile(r"^\s*application/json\s*(;.*)?$", re.IGNORECASE)
 _PRETTY = re.compile(rb"[\r\n]|[:,\[{] {2,}|[:,\[{]\t")

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from conformance.exchange import Exchange
+from conformance.http.exchange import Exchange
 from conformance.model import Resource, TargetModel
 
 
@@ -46,9 +46,9 @@ class FieldKinds:
 
 
 def _kinds(resources: list[Resource]) -> FieldKinds:
-    from conformance import spec
+    from conformance.spec import facts
 
-    sets = spec.enum_sets()
+    sets = facts.enum_sets()
     times, dates, enums = set(), set(), {}
     for res in resources:
         for f in res.fields.values():

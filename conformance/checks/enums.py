@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from conformance.checks.context import CheckContext
-from conformance.exchange import Exchange, Finding
+from conformance.http.exchange import Exchange, Finding
 
 
 def enum_values(clause: str) -> Callable[[Exchange, CheckContext], list[Finding] | None]:

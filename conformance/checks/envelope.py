@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from conformance import spec
 from conformance.checks.context import CheckContext
-from conformance.exchange import Exchange, Finding
+from conformance.http.exchange import Exchange, Finding
+from conformance.spec import facts
 
 
 def exact_keys(ex: Exchange, ctx: CheckContext) -> list[Finding] | None:
@@ -15,14 +15,14 @@ def exact_keys(ex: Exchange, ctx: CheckContext) -> list[Finding] | None:
     if not isinstance(body, dict):
         return [Finding.of("ENV-1", f"body is a JSON {type(body).__name__}, not an object", ex)]
     keys = set(body)
-    if keys == spec.ENVELOPE_KEYS:
+    if keys == facts.ENVELOPE_KEYS:
         if not isinstance(body["success"], bool):
             return [Finding.of("ENV-1", f"success is {body['success']!r}, not a boolean", ex)]
         return []
     parts = []
-    if missing := spec.ENVELOPE_KEYS - keys:
+    if missing := facts.ENVELOPE_KEYS - keys:
         parts.append("missing " + ", ".join(sorted(missing)))
-    if extra := keys - spec.ENVELOPE_KEYS:
+    if extra := keys - facts.ENVELOPE_KEYS:
         parts.append("extra " + ", ".join(sorted(extra)))
     return [Finding.of("ENV-1", "envelope keys: " + "; ".join(parts), ex)]
 
@@ -50,7 +50,7 @@ def error_shape(ex: Exchange, ctx: CheckContext) -> list[Finding] | None:
     if env.get("data") is not None:
         findings.append(Finding.of("ENV-3", "error response has non-null data", ex))
     code = env.get("error_code")
-    if code not in spec.error_codes():
+    if code not in facts.error_codes():
         findings.append(Finding.of("ENV-3", f"error_code {code!r} is not one of the spec's codes", ex))
     message = env.get("error_message")
     if not isinstance(message, str) or message == "":  # ENV-3: a non-empty string; " " is one

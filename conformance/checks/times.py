@@ -14,12 +14,12 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, available_timezones
 
-from conformance import spec
 from conformance.checks.context import CheckContext, field_values
-from conformance.exchange import Exchange, Finding
+from conformance.http.exchange import Exchange, Finding
+from conformance.spec import facts
 
-_TIME = re.compile(spec.TIME_PATTERN)
-_DATE = re.compile(spec.DATE_PATTERN)
+_TIME = re.compile(facts.TIME_PATTERN)
+_DATE = re.compile(facts.DATE_PATTERN)
 
 
 def parse_time(value: Any) -> datetime | None:

@@ -15,7 +15,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from conformance.checks import CHECKS, Check, CheckContext
-from conformance.exchange import exchange_of
+from conformance.http.exchange import exchange_of
 from conformance.model import Resource, TargetModel
 
 

@@ -30,8 +30,8 @@ from typing import Any
 
 import jsonschema
 
-from conformance import spec
 from conformance.model import Field, Resource
+from conformance.spec import facts
 
 _JSON_TYPES = {
     "null": lambda v: v is None,
@@ -97,7 +97,7 @@ def _judge_value(f: Field, value: Any) -> Expectation | None:
         return None
     if f.kind == "enum":
         # the spec's set (an x-spec-enum field may list no values of its own; extras are ENUM-1..3's, ambiguity 20)
-        values = spec.enum_sets()[f.enum_set][0] if f.enum_set else _enum_values(f.schema)
+        values = facts.enum_sets()[f.enum_set][0] if f.enum_set else _enum_values(f.schema)
         if values and value not in values:
             return _refuse("ENUM-4", f"{f.name}={value!r} is outside its enumeration")
         return None

@@ -575,13 +575,13 @@ def _drop_enum_issues(default: Override, ctx: Ctx, issues: list[Any]) -> list[An
 
 
 def _case_insensitive_enum(default: Override, ctx: Ctx, issues: list[Any]) -> list[Any]:
-    from conformance import spec
+    from conformance.spec import facts
 
     def folded_ok(issue: Any) -> bool:
         if issue.kind != "enum" or not isinstance(issue.value, str) or ctx.route is None:
             return False
         f = ctx.route.resource.fields.get(issue.field)
-        return f is not None and f.enum_set is not None and issue.value.lower() in spec.enum_sets()[f.enum_set][0]
+        return f is not None and f.enum_set is not None and issue.value.lower() in facts.enum_sets()[f.enum_set][0]
 
     return default(ctx, [i for i in issues if not folded_ok(i)])
 

@@ -25,12 +25,12 @@ import h11
 import uvicorn
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
-from conformance import spec
 from conformance.model import DescriptionError, load_model
 from conformance.reference.app import DEFAULT_BASE_PATH, DESCRIPTION_PREFIX, ReferenceApp
 from conformance.reference.faults import FAULTS, VARIANTS, Switch, build_behaviour, select
 from conformance.reference.orgs import OrgSpec, make_orgs
 from conformance.reference.tls import make_tls
+from conformance.spec import facts
 
 STARTUP_TIMEOUT = 10.0
 
@@ -130,7 +130,7 @@ def _prepare(
     path_params: Mapping[str, str] | None = None,
 ) -> _Prepared:
     switches = select(faults, variants)
-    source = str(description or spec.reference_openapi_path())
+    source = str(description or facts.reference_openapi_path())
     model = load_model(source, path_params=path_params)
     organizations = make_orgs(orgs or _zones(switches))
     local = Path(source)

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from conformance.redact import Redactor
+from conformance.http.redact import Redactor
 from conformance.report import certification, junit
-from conformance.verdicts import RunRecord
+from conformance.verdicts.decide import RunRecord
 
 JSON_NAME = "certification.json"
 JUNIT_NAME = "junit.xml"

@@ -17,10 +17,10 @@ from typing import Any
 from urllib.parse import unquote
 
 import conformance
-from conformance import catalogue
-from conformance.exchange import EVIDENCE_BODY_CHARS, Finding
-from conformance.redact import Redactor
-from conformance.verdicts import RunRecord
+from conformance.http.exchange import EVIDENCE_BODY_CHARS, Finding
+from conformance.http.redact import Redactor
+from conformance.spec import catalogue
+from conformance.verdicts.decide import RunRecord
 
 SCHEMA_VERSION = 2
 # Bodies are truncated by the client already; this cap only guards findings built elsewhere.

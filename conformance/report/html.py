@@ -23,11 +23,11 @@ from typing import Any
 import markupsafe
 import pytest
 
-from conformance import catalogue
-from conformance.redact import Redactor
+from conformance.http.redact import Redactor
 from conformance.report.certification import scrub_text, to_json, write_bytes
 from conformance.report.terminal import condense_reasons, first_note, verdict_label
-from conformance.verdicts import RunRecord
+from conformance.spec import catalogue
+from conformance.verdicts.decide import RunRecord
 
 START, END = "<!-- conformance-report:start -->", "<!-- conformance-report:end -->"
 LABELS = ("pass", "fail", "warning", "error", "skip", "not_verified", "waived")

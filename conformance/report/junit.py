@@ -14,9 +14,9 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
 
-from conformance.redact import Redactor
+from conformance.http.redact import Redactor
 from conformance.report.certification import to_json, write_bytes
-from conformance.verdicts import RunRecord
+from conformance.verdicts.decide import RunRecord
 
 # Characters XML 1.0 cannot carry at all, even escaped.
 _ILLEGAL = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")

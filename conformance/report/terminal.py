@@ -17,10 +17,10 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from conformance import catalogue
-from conformance.redact import Redactor
+from conformance.http.redact import Redactor
 from conformance.report.certification import scrub_text, to_json
-from conformance.verdicts import RunRecord
+from conformance.spec import catalogue
+from conformance.verdicts.decide import RunRecord
 
 MAX_REASONS = 12
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")

@@ -13,12 +13,12 @@ import gc
 
 import pytest
 
-from conformance import spec
-from conformance.catalogue import clause_id_from_marker
 from conformance.checks.context import CheckContext
 from conformance.model import TargetModel
-from conformance.plugin import STATE
-from conformance.target import Target
+from conformance.run.plugin import STATE
+from conformance.spec import facts
+from conformance.spec.catalogue import clause_id_from_marker
+from conformance.suite._support.target import Target
 
 
 @pytest.fixture(scope="session")
@@ -54,7 +54,7 @@ def _fields(metafunc: pytest.Metafunc, kind: str):
     wanted = None
     if kind == "enum":
         clauses = {clause_id_from_marker(m.name) for m in metafunc.definition.iter_markers()}
-        wanted = {name for name, (_values, clause) in spec.enum_sets().items() if clause in clauses} or None
+        wanted = {name for name, (_values, clause) in facts.enum_sets().items() if clause in clauses} or None
     out = []
     for res in resources:
         for f in res.fields.values():

@@ -8,14 +8,14 @@ import re
 import jsonschema
 import pytest
 
-from conformance.assertions import assert_error, assert_ok, same_written, writable_state
-from conformance.client import UNSET
-from conformance.expect import expect
-from conformance.listing import INCONCLUSIVE, look_for
-from conformance.notes import record_note
-from conformance.redact import Redactor
-from conformance.strategies import minimal_body
-from conformance.target import path_params
+from conformance.http.client import UNSET
+from conformance.http.redact import Redactor
+from conformance.model.strategies import minimal_body
+from conformance.suite._support.asserts import assert_error, assert_ok, same_written, writable_state
+from conformance.suite._support.listing import INCONCLUSIVE, look_for
+from conformance.suite._support.target import path_params
+from conformance.verdicts.notes import record_note
+from conformance.verdicts.violation import expect
 
 ITEM_METHODS = ("GET", "POST", "PUT", "DELETE")
 

@@ -14,14 +14,14 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from conformance.assertions import assert_error, assert_ok, same_written
-from conformance.client import CreatedObject
-from conformance.exchange import Exchange
-from conformance.expect import expect
-from conformance.listing import INCONCLUSIVE, look_for
-from conformance.notes import record_note
-from conformance.strategies import full_body, minimal_body
-from conformance.target import SetupFailed
+from conformance.http.client import CreatedObject
+from conformance.http.exchange import Exchange
+from conformance.model.strategies import full_body, minimal_body
+from conformance.suite._support.asserts import assert_error, assert_ok, same_written
+from conformance.suite._support.listing import INCONCLUSIVE, look_for
+from conformance.suite._support.target import SetupFailed
+from conformance.verdicts.notes import record_note
+from conformance.verdicts.violation import expect
 
 IN_FLIGHT = 5  # identical requests at once
 ROUNDS = 3

@@ -9,18 +9,18 @@ from __future__ import annotations
 
 import pytest
 
-from conformance import spec
-from conformance.assertions import assert_clause, assert_error, assert_ok, assert_written, writable_state
-from conformance.expect import expect
 from conformance.model import declared_enum
-from conformance.strategies import OUT_OF_ENUM
-from conformance.target import NoAcceptedBody
+from conformance.model.strategies import OUT_OF_ENUM
+from conformance.spec import facts
+from conformance.suite._support.asserts import assert_clause, assert_error, assert_ok, assert_written, writable_state
+from conformance.suite._support.target import NoAcceptedBody
+from conformance.verdicts.violation import expect
 
 
 def _accepts_every_value(target, enum_field, ctx, clause):
     resource, field = enum_field
     version = max(target.version_for(resource), field.min_version)
-    values, _ = spec.enum_sets()[field.enum_set]
+    values, _ = facts.enum_sets()[field.enum_set]
     exchanges, accepted = [], []
     declared = declared_enum(field.schema)
     for value in sorted(values):
@@ -77,7 +77,7 @@ SYNONYMS = {  # by the clause of the set
 def near_values(enum_set: str, value: str) -> dict[str, str]:
     """Values a step away from the set, around ``value`` (a member): what a comparison that folds case, strips
     whitespace or maps synonyms would take; none is in the set, so each must be refused (ENUM-4)."""
-    sets = spec.enum_sets()
+    sets = facts.enum_sets()
     members = sets[enum_set][0]
     others = sorted(v for name, (vals, _) in sets.items() if name != enum_set for v in vals)
     out = {

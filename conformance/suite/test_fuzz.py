@@ -20,10 +20,10 @@ import pytest
 from hypothesis import given, reject, settings
 from hypothesis import strategies as st
 
-from conformance.assertions import assert_error, assert_ok, same_written
-from conformance.expect import expect
 from conformance.fuzz.judge import judge_body, judge_limit
 from conformance.fuzz.operations import FuzzOperation, FuzzUnavailable, case_strategy, fuzzed_location
+from conformance.suite._support.asserts import assert_error, assert_ok, same_written
+from conformance.verdicts.violation import expect
 
 pytestmark = [
     pytest.mark.JSON_2,

@@ -14,17 +14,17 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from conformance.assertions import (
+from conformance.model.strategies import boundary_bodies, full_body, sparse_body, valid_bodies
+from conformance.suite._support.asserts import (
     assert_error,
     assert_ok,
     diff_states,
     same_written,
     writable_state,
 )
-from conformance.expect import expect
-from conformance.listing import INCONCLUSIVE, look_for
-from conformance.notes import record_note
-from conformance.strategies import boundary_bodies, full_body, sparse_body, valid_bodies
+from conformance.suite._support.listing import INCONCLUSIVE, look_for
+from conformance.verdicts.notes import record_note
+from conformance.verdicts.violation import expect
 
 
 def _fresh(target, resource, version):

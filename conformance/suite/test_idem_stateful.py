@@ -14,9 +14,9 @@ from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import Bundle, RuleBasedStateMachine, initialize, precondition, rule, run_state_machine_as_test
 
-from conformance.assertions import assert_error, assert_ok, diff_states, same_written, writable_state
-from conformance.expect import expect
-from conformance.strategies import valid_bodies
+from conformance.model.strategies import valid_bodies
+from conformance.suite._support.asserts import assert_error, assert_ok, diff_states, same_written, writable_state
+from conformance.verdicts.violation import expect
 
 METHODS = st.sampled_from(["POST", "PUT"])
 MAX_OBJECTS = 4

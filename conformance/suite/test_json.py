@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from conformance.assertions import assert_clause, assert_error
-from conformance.suite._variety import variety
+from conformance.suite._support.asserts import assert_clause, assert_error
+from conformance.suite._support.samples import variety
 from conformance.suite.test_auth import version_forms
 
 NOT_OBJECTS = {

@@ -6,13 +6,13 @@ import re
 
 import pytest
 
-from conformance.assertions import assert_clause, assert_error
-from conformance.client import UNSET
-from conformance.expect import expect
-from conformance.strategies import invalid_cases
-from conformance.suite._variety import variety
+from conformance.http.client import UNSET
+from conformance.model.strategies import invalid_cases
+from conformance.suite._support.asserts import assert_clause, assert_error
+from conformance.suite._support.samples import variety
+from conformance.suite._support.target import path_params
 from conformance.suite.test_auth import version_forms
-from conformance.target import path_params
+from conformance.verdicts.violation import expect
 
 EXTRA_METHODS = ("PATCH", "TRACE")
 

@@ -8,14 +8,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from conformance.acceptance import gap_of
-from conformance.assertions import assert_clause, assert_error, assert_ok, assert_written
 from conformance.checks.context import CheckContext
 from conformance.checks.times import candidate_zones, observations, parse_time
-from conformance.expect import ClauseViolation, expect
-from conformance.strategies import BAD_DATES, BAD_TIMES, OFFSETS, dst_instants, format_time, full_body, instants
-from conformance.suite._variety import variety
-from conformance.target import NoAcceptedBody
+from conformance.model.strategies import BAD_DATES, BAD_TIMES, OFFSETS, dst_instants, format_time, full_body, instants
+from conformance.suite._support.acceptance import gap_of
+from conformance.suite._support.asserts import assert_clause, assert_error, assert_ok, assert_written
+from conformance.suite._support.samples import variety
+from conformance.suite._support.target import NoAcceptedBody
+from conformance.verdicts.violation import ClauseViolation, expect
 
 
 def _rich_exchanges(target, resource):

@@ -7,7 +7,7 @@ from urllib.parse import urlsplit, urlunsplit
 import pytest
 import requests
 
-from conformance.expect import expect
+from conformance.verdicts.violation import expect
 
 
 def _plain_http_url(base_url: str) -> str:

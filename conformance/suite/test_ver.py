@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import pytest
 
-from conformance.acceptance import refused_by_rule
-from conformance.assertions import assert_ok, assert_written, diff_states, mentions, writable_state
-from conformance.client import UNSET
-from conformance.expect import expect
-from conformance.notes import record_note
-from conformance.strategies import full_body, minimal_body
+from conformance.http.client import UNSET
+from conformance.model.strategies import full_body, minimal_body
+from conformance.suite._support.acceptance import refused_by_rule
+from conformance.suite._support.asserts import assert_ok, assert_written, diff_states, mentions, writable_state
 from conformance.suite.test_auth import operations
+from conformance.verdicts.notes import record_note
+from conformance.verdicts.violation import expect
 
 FORMS = {"header": ("VER-1", "X-Version: {v}"), "path": ("VER-2", "/v{v}")}
 

@@ -2,7 +2,7 @@
 Loaded with ``-- -p broken_helper`` (tests/plugins on PYTHONPATH) by tests/test_run_integrity.py: the tests
 that create objects must be ``error`` with the suite's traceback in the record, never a finding."""
 
-from conformance.target import Target
+from conformance.suite._support.target import Target
 
 
 def _planted(self, *args, **kwargs):

@@ -35,7 +35,7 @@ def _fields(resource: Resource, version: int) -> dict[str, Any]:
     """Stored fields of a small valid object, as a write would store them (times as instants)."""
     from hypothesis import HealthCheck, Phase, find, settings  # only when a lively server starts
 
-    from conformance.strategies import valid_bodies
+    from conformance.model.strategies import valid_bodies
 
     quick = settings(database=None, phases=[Phase.generate], max_examples=20, suppress_health_check=list(HealthCheck))
     body = find(valid_bodies(resource, version), lambda b: True, settings=quick, random=random.Random(0))

@@ -8,11 +8,11 @@ import binascii
 from collections.abc import Callable
 from typing import Any
 
-from conformance import spec
 from conformance.reference.behaviour import ApiError, Ctx
 from conformance.reference.faults import Override, fault, variant
 from conformance.reference.orgs import Organization, basic_credential
 from conformance.reference.store import Record
+from conformance.spec import facts
 
 
 # -- AUTH-2 ---------------------------------------------------------------------------------------
@@ -89,7 +89,7 @@ def _normalizing(normalize: Callable[[str, str], str]) -> dict[str, Override]:
         if f is None or f.enum_set is None or not isinstance(value, str):
             return value
         mapped = normalize(f.enum_set, value)
-        return mapped if mapped in spec.enum_sets()[f.enum_set][0] else value
+        return mapped if mapped in facts.enum_sets()[f.enum_set][0] else value
 
     def judge(default: Override, ctx: Ctx, issues: list[Any]) -> list[Any]:
         kept = [i for i in issues if not (i.kind == "enum" and canonical(ctx, i.field, i.value) != i.value)]

@@ -10,9 +10,9 @@ from typing import Any
 
 from conformance.checks import CHECKS, CheckContext
 from conformance.checks.times import parse_date, parse_time
-from conformance.exchange import Exchange
-from conformance.expect import ClauseViolation, expect
+from conformance.http.exchange import Exchange
 from conformance.model import Resource
+from conformance.verdicts.violation import ClauseViolation, expect
 
 
 def assert_clause(clause: str, exchanges: Iterable[Exchange], ctx: CheckContext) -> int:

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from conformance.config import Settings
-from conformance.profiles import PROFILES
+from conformance.run.config import Settings
+from conformance.spec.profiles import PROFILES
 
 CERTIFICATION_PROFILE = "certification"
 

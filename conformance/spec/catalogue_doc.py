@@ -14,10 +14,10 @@ import pkgutil
 from collections import defaultdict
 from pathlib import Path
 
-from conformance import catalogue
 from conformance.checks import CHECKS
+from conformance.spec import catalogue
 
-SUITE = Path(__file__).resolve().parent / "suite"
+SUITE = Path(__file__).resolve().parent.parent / "suite"
 
 
 def deciders() -> dict[str, list[tuple[str, str]]]:

@@ -22,7 +22,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from conformance import catalogue
+from conformance.spec import catalogue
 
 
 class WaiverError(ValueError):

@@ -17,14 +17,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from conformance.acceptance import Acceptance, DescriptionGap, candidates, gap_of, refused_by_rule
-from conformance.assertions import assert_written
-from conformance.client import UNSET, Client, CreatedObject, Credential, Ledger, TargetError
-from conformance.config import Settings
-from conformance.exchange import Exchange
-from conformance.expect import ClauseViolation
+from conformance.http.client import UNSET, Client, CreatedObject, Credential, Ledger, TargetError
+from conformance.http.exchange import Exchange
 from conformance.model import Resource, TargetModel
-from conformance.profiles import Profile
+from conformance.run.config import Settings
+from conformance.spec.profiles import Profile
+from conformance.suite._support.acceptance import Acceptance, DescriptionGap, candidates, gap_of, refused_by_rule
+from conformance.suite._support.asserts import assert_written
+from conformance.verdicts.violation import ClauseViolation
 
 
 def new_run_prefix() -> str:

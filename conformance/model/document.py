@@ -37,7 +37,7 @@ from urllib.request import url2pathname
 import requests
 import yaml
 
-from conformance import spec
+from conformance.spec import facts
 
 FieldKind = Literal["time", "date", "enum", "other"]
 FieldRole = Literal["id", "parent_id", "created", "updated", "epoch"]
@@ -263,7 +263,7 @@ class _Loader:
         self.verify = verify
         self.docs: dict[str, Any] = {}
         self.bases: dict[str, str] = {}  # document URI -> URI its relative refs resolve against
-        for path in sorted(spec.schemas_dir().glob("*.json")):
+        for path in sorted(facts.schemas_dir().glob("*.json")):
             content = json.loads(path.read_text("utf-8"))
             if isinstance(content, dict) and isinstance(content.get("$id"), str):
                 self.docs[content["$id"]] = content
@@ -521,7 +521,7 @@ def declared_enum(schema: Any) -> frozenset[str] | None:
 
 def _classify(name: str, schema: Any, where: str) -> tuple[FieldKind, str | None, str | None]:
     """(kind, enum set, enum clause) of a property, by the spec's rules."""
-    sets = spec.enum_sets()
+    sets = facts.enum_sets()
     named = _annotation(schema, "x-spec-enum")
     if named is not None:
         if named not in sets:
@@ -535,9 +535,9 @@ def _classify(name: str, schema: Any, where: str) -> tuple[FieldKind, str | None
     patterns = {m.get("pattern") for m in _members(schema)}
     if name.endswith("_epoch"):
         return "other", None, None
-    if "date-time" in formats or spec.TIME_PATTERN in patterns:
+    if "date-time" in formats or facts.TIME_PATTERN in patterns:
         return "time", None, None
-    if "date" in formats or spec.DATE_PATTERN in patterns:
+    if "date" in formats or facts.DATE_PATTERN in patterns:
         return "date", None, None
     if name.endswith("_at"):
         return "time", None, None
@@ -551,7 +551,7 @@ def enum_extras(schema: Any, enum_set: str | None) -> tuple[str, ...]:
     values = _enum_values(schema)
     if enum_set is None or values is None:
         return ()
-    return tuple(sorted(values - spec.enum_sets()[enum_set][0]))
+    return tuple(sorted(values - facts.enum_sets()[enum_set][0]))
 
 
 _CREATED = ("created", "inserted")
@@ -843,7 +843,7 @@ def _final_write_schema(schema: dict[str, Any], fields: dict[str, Field]) -> dic
         if f is None or f.read_only:
             continue
         if f.kind == "enum" and _enum_values(prop) is None and f.enum_set is not None:
-            values: list[Any] = sorted(spec.enum_sets()[f.enum_set][0])
+            values: list[Any] = sorted(facts.enum_sets()[f.enum_set][0])
             prop = {**prop, "enum": [*values, None] if f.nullable else values}
         out["properties"][name] = prop
     out["required"] = [r for r in required if r in out["properties"]]

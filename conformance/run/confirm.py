@@ -18,8 +18,8 @@ from typing import Any
 import pytest
 
 from conformance._compat import runtestprotocol
-from conformance.recorder import Recorder
-from conformance.workers import from_wire, to_wire
+from conformance.run.capture import Recorder
+from conformance.run.workers import from_wire, to_wire
 
 
 class Confirmer:

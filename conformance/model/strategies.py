@@ -25,8 +25,8 @@ from hypothesis import HealthCheck, find, settings
 from hypothesis import strategies as st
 from hypothesis.errors import NoSuchExample
 
-from conformance import _compat, formats
-from conformance.model import Field, Resource
+from conformance import _compat
+from conformance.model import Field, Resource, formats
 
 TIME_FORMAT = "spec-time"
 DATE_FORMAT = "spec-date"

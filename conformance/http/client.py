@@ -31,9 +31,9 @@ import urllib3
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
-from conformance.exchange import Exchange
-from conformance.politeness import RETRIES, retry_after
-from conformance.redact import MASK, Redactor
+from conformance.http.exchange import Exchange
+from conformance.http.politeness import RETRIES, retry_after
+from conformance.http.redact import MASK, Redactor
 
 UNSET: Any = object()
 

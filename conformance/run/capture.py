@@ -13,10 +13,10 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from conformance import checks
-from conformance.acceptance import DescriptionGap
 from conformance.checks import times
 from conformance.checks.context import CheckContext
-from conformance.exchange import Exchange, Finding
+from conformance.http.exchange import Exchange, Finding
+from conformance.suite._support.acceptance import DescriptionGap
 
 PRIMARY_KEY = "$CONFORMANCE_API_KEY"  # how the (redacted) first key appears in a request's headers
 FINDINGS_PER_CLAUSE = 5

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from conformance.exchange import Exchange
+from conformance.http.exchange import Exchange
 
 
 class ClauseViolation(AssertionError):

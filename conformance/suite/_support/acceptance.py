@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from conformance.exchange import Exchange
+from conformance.http.exchange import Exchange
 from conformance.model import Resource
 
 GAP_BODY_CHARS = 600
@@ -98,7 +98,7 @@ class Acceptance:
 def candidates(resource: Resource, version: int, fixed: dict[str, Any], full: bool = False) -> Iterator[dict[str, Any]]:
     """Bodies the description allows, most likely accepted first (with ``full``, those setting every field
     first), each with ``fixed`` set; duplicates once."""
-    from conformance import strategies  # hypothesis and schemathesis: only where tests run
+    from conformance.model import strategies  # hypothesis and schemathesis: only where tests run
 
     schema = strategies.write_schema(resource, version)
     seen: set[str] = set()
@@ -143,7 +143,7 @@ def candidates(resource: Resource, version: int, fixed: dict[str, Any], full: bo
 
 
 def _array_fields(resource: Resource, version: int) -> list[str]:
-    from conformance import strategies
+    from conformance.model import strategies
 
     return [
         f.name

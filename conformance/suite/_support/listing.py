@@ -12,9 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from conformance.assertions import mentions
-from conformance.exchange import Exchange
+from conformance.http.exchange import Exchange
 from conformance.model import Resource
+from conformance.suite._support.asserts import mentions
 
 INCONCLUSIVE = "inconclusive"
 

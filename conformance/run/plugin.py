@@ -24,30 +24,32 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from conformance import __version__, catalogue, certified, interrupts, workers
+from conformance import __version__
 from conformance.checks import times
 from conformance.checks.context import CheckContext
-from conformance.client import Client, Ledger, TargetError
-from conformance.config import OPTIONS, ConfigError, Settings, resolve, worker_count
-from conformance.exchange import Finding
-from conformance.expect import ClauseViolation, find_violation
+from conformance.http.client import Client, Ledger, TargetError
+from conformance.http.exchange import Finding
+from conformance.http.politeness import RateLimiter, per_worker_rps
+from conformance.http.redact import Redactor
 from conformance.model import DescriptionError, TargetModel, load_model
-from conformance.notes import notes_of
-from conformance.politeness import RateLimiter, per_worker_rps
-from conformance.recorder import Recorder
-from conformance.redact import Redactor
-from conformance.target import Ids, SetupFailed, Target, credential_pair, new_run_prefix
-from conformance.verdicts import RunRecord, TestRecord, certifiability, decide, exit_code
+from conformance.run import interrupts, workers
+from conformance.run.capture import Recorder
+from conformance.run.config import OPTIONS, ConfigError, Settings, resolve, worker_count
+from conformance.spec import catalogue
+from conformance.suite._support.target import Ids, SetupFailed, Target, credential_pair, new_run_prefix
+from conformance.verdicts.certifiability import CERTIFICATION_PROFILE, selection_weakenings, settings_weakenings
+from conformance.verdicts.decide import RunRecord, TestRecord, certifiability, decide, exit_code
+from conformance.verdicts.notes import notes_of
+from conformance.verdicts.violation import ClauseViolation, find_violation
 
 if TYPE_CHECKING:
     from conformance.reference.server import ServerHandle
 
-PACKAGE_DIR = Path(__file__).resolve().parent
+PACKAGE_DIR = Path(__file__).resolve().parent.parent  # conformance/
 SUITE_DIR = PACKAGE_DIR / "suite"
 EXIT_USAGE = 2
 EXIT_UNREACHABLE = 3
 EXIT_INTERRUPTED = 130
-CERTIFICATION_PROFILE = certified.CERTIFICATION_PROFILE
 MESSAGE_CHARS = 3000
 GAPS_CAP = 100  # distinct description gaps kept in the record
 OBSERVATIONS_CAP = 50_000  # run-wide (instant, offset) pairs: far more than a certification run sees
@@ -168,12 +170,12 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[STATE] = state
     config.pluginmanager.register(RunHooks(state), "conformance-run")
     if settings.budget.confirm:
-        from conformance.confirm import Confirmer
+        from conformance.run.confirm import Confirmer
 
         config.pluginmanager.register(Confirmer(settings.budget.confirm, state.recorder), "conformance-confirm")
     if not state.is_worker:
         state.run_findings.extend(description_findings(model))
-        from conformance.bundle import description_documents
+        from conformance.report.bundle import description_documents
 
         parsed = (model.sha256, model.description)
         state.documents = description_documents(model.source, settings.timeout, settings.verify, parsed)
@@ -218,9 +220,9 @@ def description_findings(model: TargetModel) -> list[Finding]:
 
 
 def _reference_description() -> Path:
-    from conformance import spec
+    from conformance.spec import facts
 
-    return spec.reference_openapi_path()
+    return facts.reference_openapi_path()
 
 
 def _configure_hypothesis(state: RunState) -> None:
@@ -816,7 +818,7 @@ def _build_record(state: RunState, unreachable: str | None = None) -> RunRecord:
         tests.append(TestRecord("run::set-up-and-cleanup", [], check_errors=dict(state.outside_errors)))
     selected = s.selected_clauses
     verdicts = decide(state.catalogue, tests, state.run_findings, selected=selected)
-    weakenings = [*state.weakenings, *certified.settings_weakenings(s), *_selection_weakenings(state)]
+    weakenings = [*state.weakenings, *settings_weakenings(s), *_selection_weakenings(state)]
     waived = _apply_waivers(state, verdicts) if not unreachable else []
     if unreachable:
         for cv in verdicts:
@@ -886,7 +888,7 @@ def _hints(state: RunState) -> list[str]:
 def _apply_waivers(state: RunState, verdicts: list) -> list[dict[str, Any]]:
     if not state.settings.waivers:
         return []
-    from conformance import waivers
+    from conformance.verdicts import waivers
 
     return waivers.apply(verdicts, waivers.load(state.settings.waivers), datetime.now(UTC).date())
 
@@ -898,7 +900,7 @@ def _selection_weakenings(state: RunState) -> list[str]:
     if option is None or not hasattr(config, "invocation_params"):
         return []  # the record of a run that never started pytest (target unreachable)
     whole = any(_covers_suite(a, bool(getattr(option, "pyargs", False))) for a in args)
-    return certified.selection_weakenings(option, args, whole, state.deselected - state.clause_deselected)
+    return selection_weakenings(option, args, whole, state.deselected - state.clause_deselected)
 
 
 def _covers_suite(arg: str, pyargs: bool) -> bool:
@@ -921,8 +923,8 @@ def _write_reports(state: RunState) -> None:
 
 def _write_bundle(state: RunState) -> None:
     """A certified run's submission bundle; written last, once report.html is final."""
-    from conformance.bundle import BundleError, write_bundle
     from conformance.report import certification
+    from conformance.report.bundle import BundleError, write_bundle
 
     assert state.record is not None
     try:

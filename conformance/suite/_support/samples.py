@@ -5,10 +5,10 @@ on one resource of the target."""
 
 from __future__ import annotations
 
-from conformance.exchange import Exchange
+from conformance.http.exchange import Exchange
 from conformance.model import Resource
-from conformance.strategies import invalid_cases
-from conformance.target import Target
+from conformance.model.strategies import invalid_cases
+from conformance.suite._support.target import Target
 
 
 def variety(target: Target, resource: Resource) -> list[Exchange]:

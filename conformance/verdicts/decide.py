@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from conformance.catalogue import Catalogue, Clause
-from conformance.exchange import Finding
+from conformance.http.exchange import Finding
+from conformance.spec.catalogue import Catalogue, Clause
 
 VERDICTS = ("pass", "fail", "error", "waived", "skip", "not_verified")
 

@@ -17,8 +17,8 @@ from typing import Any, cast
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from conformance import catalogue
-from conformance.profiles import DEFAULT_PROFILE, PROFILES, Profile
+from conformance.spec import catalogue
+from conformance.spec.profiles import DEFAULT_PROFILE, PROFILES, Profile
 
 MAX_CONFIRM = 10  # re-runs per failing test; beyond this a flaky target is a flaky target
 MAX_AUTO_WORKERS = 4  # beyond this, workers' start-up outweighs the ~200 tests they share, and a vendor's
@@ -425,7 +425,7 @@ def validate(s: Settings) -> None:
     if s.confirm is not None and s.confirm > MAX_CONFIRM:
         raise ConfigError(f"--confirm must be at most {MAX_CONFIRM}")
     if s.waivers:
-        from conformance.waivers import WaiverError, load
+        from conformance.verdicts.waivers import WaiverError, load
 
         try:
             load(s.waivers)

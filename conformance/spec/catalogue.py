@@ -80,7 +80,7 @@ def clause_id_from_marker(name: str) -> str | None:
 
 @cache
 def load() -> Catalogue:
-    text = resources.files("conformance").joinpath("clauses.toml").read_text("utf-8")
+    text = resources.files("conformance.spec").joinpath("clauses.toml").read_text("utf-8")
     data = tomllib.loads(text)
     clauses = []
     for entry in data["clause"]:

@@ -1,0 +1,1 @@
+"""Talking to the target: the one client, its exchanges (the evidence), politeness, redaction."""

@@ -1,0 +1,1 @@
+"""From findings to verdicts: the violation contract, per-clause decisions, certifiability, waivers, notes."""
