@@ -40,3 +40,26 @@ def string_alphabet(**options: Any) -> Any:
     from schemathesis.generation.jsonschema.context import Alphabet
 
     return Alphabet(**options)
+
+
+def pool_with_checkout_hooks(base: type, connection_cls: type, on_get: Any, on_put: Any) -> type:
+    """A subclass of the urllib3 connection pool ``base`` making ``connection_cls`` connections, calling
+    ``on_get(pool, conn)`` on each connection taken from the pool and ``on_put(conn)`` on each given back
+    (``_get_conn``/``_put_conn``, urllib3 2.x): urllib3 offers no public hook where a connection changes hands,
+    and the client needs one to watch each exchange's connection and to learn the server's idle limit."""
+
+    class Pool(base):
+        ConnectionCls = connection_cls
+        closes_idle_after: float | None = None  # the shortest idle time after which the server had closed one
+
+        def _get_conn(self, timeout: float | None = None) -> Any:
+            conn = super()._get_conn(timeout)
+            on_get(self, conn)
+            return conn
+
+        def _put_conn(self, conn: Any) -> None:
+            on_put(conn)
+            super()._put_conn(conn)
+
+    Pool.__name__ = Pool.__qualname__ = f"Watched{base.__name__}"
+    return Pool

@@ -150,15 +150,14 @@ def _description_problem(settings) -> str | None:
 
 def _preflight(settings) -> int:
     """Exit 3 with one line, and reports written, when nothing answers at the URL."""
-    from types import SimpleNamespace
-
     from conformance.http.redact import Redactor
     from conformance.model import DescriptionError, load_model
-    from conformance.run import plugin
+    from conformance.run.record import EXIT_UNREACHABLE, write_unreachable
+    from conformance.run.session import preflight
     from conformance.spec import facts
 
     redactor = Redactor([settings.api_key, settings.second_api_key])
-    reason = plugin.preflight(settings, redactor)
+    reason = preflight(settings, redactor)
     if reason is None or "TLS" in reason:
         return 0  # a TLS failure is TLS-2's verdict, judged in the run
     try:
@@ -171,10 +170,9 @@ def _preflight(settings) -> int:
     except DescriptionError as exc:
         print(f"conformance: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    config = SimpleNamespace(option=SimpleNamespace(htmlpath=None, hypothesis_seed=None))
-    plugin.write_unreachable(config, settings, model, reason)
+    write_unreachable(settings, model, reason)
     print(f"conformance: target unreachable: {reason}", file=sys.stderr)
-    return plugin.EXIT_UNREACHABLE
+    return EXIT_UNREACHABLE
 
 
 def _exit_code(code: int) -> int:

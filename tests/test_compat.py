@@ -55,3 +55,22 @@ def test_an_interrupt_traceback_without_line_numbers_is_repaired():
         tb = tb.tb_next
     assert isinstance(excinfo.tb, types.TracebackType) and None not in lines and len(lines) == 2
     assert str(excinfo.getrepr(style="short"))  # pytest can print it now
+
+
+def test_pool_with_checkout_hooks_sees_each_connection_change_hands(reference_server):
+    """urllib3's ``_get_conn``/``_put_conn``: the hooks see the connection a request takes and gives back."""
+    from urllib3.connection import HTTPSConnection
+    from urllib3.connectionpool import HTTPSConnectionPool
+
+    server = reference_server()
+    taken, returned = [], []
+    pool_cls = _compat.pool_with_checkout_hooks(
+        HTTPSConnectionPool, HTTPSConnection, lambda pool, conn: taken.append(conn), returned.append
+    )
+    host, port = server.base_url.split("//")[1].split("/")[0].rsplit(":", 1)
+    pool = pool_cls(host, int(port), ca_certs=server.ca_bundle, maxsize=1)
+    for _ in range(2):
+        pool.urlopen("GET", "/", headers={"Authorization": "Basic " + server.keys[0]}, retries=False)
+    assert len(taken) == 2 and taken[0] is taken[1]  # kept alive: the same connection, taken twice
+    assert returned == taken
+    pool.close()

@@ -10,7 +10,7 @@ from pathlib import Path
 import yaml
 
 from conformance.model import load_model
-from conformance.run.plugin import description_findings
+from conformance.run.record import description_findings
 from conformance.spec import facts
 
 SUBSCRIBER_STATUS = ["active", "unsubscribed", "scomp", "bounced", "deactivated"]

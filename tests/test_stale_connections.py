@@ -8,8 +8,8 @@ import time
 import pytest
 from hostile import HostileServer, envelope, per_request, response
 
-from conformance.http import client as client_module
 from conformance.http.client import Client, Credential, TargetError
+from conformance.http.transport import Stale
 
 OK = response(200, envelope(True, {"id": "x"}))
 
@@ -61,7 +61,7 @@ def test_a_request_never_written_whole_is_sent_again(monkeypatch):
         def flaky(self, *args, **kwargs):
             calls.append(args[0])
             if len(calls) == 1:
-                raise client_module._Stale("PUT /things/1", sent=False)
+                raise Stale("PUT /things/1", sent=False)
             return real(self, *args, **kwargs)
 
         monkeypatch.setattr(Client, "_send_once", flaky)

@@ -12,13 +12,10 @@ whatever test sent it.
 
 from __future__ import annotations
 
-import contextlib
 import http.client
 import json as jsonlib
 import logging
 import shlex
-import socket
-import ssl
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -28,14 +25,22 @@ from urllib.parse import urlencode, urlsplit
 
 import requests
 import urllib3
-from urllib3.connection import HTTPConnection, HTTPSConnection
-from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
 from conformance.http.exchange import Exchange
 from conformance.http.politeness import RETRIES, retry_after
 from conformance.http.redact import MASK, Redactor
+from conformance.http.transport import (
+    CURRENT,
+    STALE_RETRIES,
+    WATCHDOG,
+    Stale,
+    Watch,
+    WatchedAdapter,
+    closed_unanswered,
+)
 
 UNSET: Any = object()
+_OBSERVING = threading.Lock()
 
 
 class _NoHeaderParsingNoise(logging.Filter):
@@ -48,159 +53,8 @@ class _NoHeaderParsingNoise(logging.Filter):
 
 logging.getLogger("urllib3.connection").addFilter(_NoHeaderParsingNoise())
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})  # sent again after a lost answer: they change nothing
-STALE_RETRIES = 2  # fresh connections tried after kept-alive ones turned out closed
 DEFAULT_MAX_BODY = 2 * 1024 * 1024
 _CHUNK = 64 * 1024
-
-
-class _Watch:
-    """One exchange's deadline and the connection it is using, so the watchdog can cut it."""
-
-    def __init__(self, deadline: float) -> None:
-        self.deadline = deadline
-        self.expired = False
-        self.reused = False  # the connection came from the pool, open
-        self.sent = False  # the request was written whole
-        self._conn: Any = None
-        self._lock = threading.Lock()
-
-    def attach(self, conn: Any) -> None:
-        with self._lock:
-            self._conn = conn
-            if self.expired:
-                _shut(conn)
-
-    def cut(self) -> None:
-        with self._lock:
-            self.expired = True
-            if self._conn is not None:
-                _shut(self._conn)
-
-    def detach(self) -> None:
-        with self._lock:
-            self._conn = None
-
-
-def _shut(conn: Any) -> None:
-    """Shut the connection's socket down: a blocked read or write returns at once.
-
-    ``socket.socket.shutdown`` and not the TLS socket's own, which would drop its SSL object
-    under the reading thread's feet; the reading thread then sees an EOF and closes the socket."""
-    sock = getattr(conn, "sock", None)
-    if sock is None:
-        return
-    with contextlib.suppress(OSError, ValueError):
-        socket.socket.shutdown(sock, socket.SHUT_RDWR)
-
-
-class _Watchdog:
-    """One daemon thread for the process, cutting every exchange still running at its deadline."""
-
-    def __init__(self) -> None:
-        self._cond = threading.Condition()
-        self._watches: set[_Watch] = set()
-        self._thread: threading.Thread | None = None
-        self._wakes_at: float | None = None  # when the thread wakes next by itself (None: only when notified)
-
-    def add(self, watch: _Watch) -> None:
-        with self._cond:
-            self._watches.add(watch)
-            if self._thread is None or not self._thread.is_alive():
-                self._thread = threading.Thread(target=self._run, name="conformance-watchdog", daemon=True)
-                self._thread.start()
-            # Waking the thread costs a thread switch per request; it is needed only when this deadline comes
-            # before the thread's next wake-up (deadlines mostly grow, so rarely).
-            if self._wakes_at is None or watch.deadline < self._wakes_at:
-                self._wakes_at = watch.deadline
-                self._cond.notify()
-
-    def remove(self, watch: _Watch) -> None:
-        with self._cond:
-            self._watches.discard(watch)
-
-    def _run(self) -> None:
-        with self._cond:
-            while True:
-                now = time.monotonic()
-                for watch in [w for w in self._watches if w.deadline <= now]:
-                    watch.cut()  # again a little later: a TLS connection gets its socket only after the handshake
-                    watch.deadline = now + _RECUT
-                soonest = min((w.deadline for w in self._watches), default=None)
-                self._wakes_at = soonest
-                self._cond.wait(None if soonest is None else soonest - now)
-
-
-_RECUT = 0.25
-_OBSERVING = threading.Lock()
-_WATCHDOG = _Watchdog()
-_CURRENT = threading.local()  # the watch of the exchange this thread is running
-
-
-class _Sending:
-    """A connection that tells the running exchange when its request was written whole: until then the target
-    cannot have acted on it, so a failure may be sent again, a write too."""
-
-    def request(self, *args: Any, **kwargs: Any) -> None:
-        super().request(*args, **kwargs)  # type: ignore[misc]
-        watch = getattr(_CURRENT, "watch", None)
-        if watch is not None:
-            watch.sent = True
-
-
-class _SendingHTTPConnection(_Sending, HTTPConnection):
-    pass
-
-
-class _SendingHTTPSConnection(_Sending, HTTPSConnection):
-    pass
-
-
-class _WatchedPool(HTTPConnectionPool):
-    """Pooled connections the watchdog can reach, and that know how long they idled.
-
-    A server closes a connection idle past its own limit (often seconds), and a request sent on it just then
-    is lost unanswered. urllib3 replaces a connection already closed when taken from the pool; once one was,
-    its idle time bounds the server's limit, and a connection idle half as long is replaced too, so requests
-    (writes above all, which are not sent twice) rarely meet that race."""
-
-    ConnectionCls: Any = _SendingHTTPConnection
-    closes_idle_after: float | None = None  # the shortest idle time after which the server had closed one
-
-    def _get_conn(self, timeout: float | None = None) -> Any:
-        conn: Any = super()._get_conn(timeout)
-        since, conn.conformance_idle_since = getattr(conn, "conformance_idle_since", None), None
-        reused = False
-        if since is not None:
-            idle = time.monotonic() - since
-            if conn.sock is None:  # urllib3 found it closed by the server while it idled
-                limit = self.closes_idle_after
-                self.closes_idle_after = idle if limit is None else min(limit, idle)
-            elif self.closes_idle_after is not None and idle >= self.closes_idle_after / 2:
-                conn.close()
-            else:
-                reused = True
-        watch = getattr(_CURRENT, "watch", None)
-        if watch is not None:
-            watch.reused = reused
-            watch.attach(conn)
-        return conn
-
-    def _put_conn(self, conn: Any) -> None:
-        if conn is not None:  # only a connection still open idles (one the target closed has no socket)
-            conn.conformance_idle_since = time.monotonic() if conn.sock is not None else None
-        super()._put_conn(conn)
-
-
-class _WatchedHTTPSPool(_WatchedPool, HTTPSConnectionPool):
-    ConnectionCls = _SendingHTTPSConnection
-
-
-class _Adapter(requests.adapters.HTTPAdapter):
-    """The pooled adapter whose connections the watchdog can reach."""
-
-    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
-        super().init_poolmanager(*args, **kwargs)
-        self.poolmanager.pool_classes_by_scheme = {"http": _WatchedPool, "https": _WatchedHTTPSPool}
 
 
 class TargetError(Exception):
@@ -292,7 +146,7 @@ class Client:
         self.session = requests.Session()
         self.session.trust_env = False  # no proxies or netrc credentials from the environment
         self.session.headers.update({"User-Agent": "conformance-suite", "Accept": "application/json"})
-        adapter = _Adapter(pool_connections=4, pool_maxsize=8, max_retries=0)
+        adapter = WatchedAdapter(pool_connections=4, pool_maxsize=8, max_retries=0)
         self.session.mount("https://", adapter)
         self.session.mount("http://", adapter)
         self._host = urlsplit(self.base_url).netloc
@@ -375,7 +229,7 @@ class Client:
         for attempt in range(STALE_RETRIES + 1):
             try:
                 return self._send_once(method, url, headers, body, credential)
-            except _Stale as stale:
+            except Stale as stale:
                 if attempt == STALE_RETRIES or (stale.sent and method not in SAFE_METHODS):
                     raise TargetError(stale.message(method not in SAFE_METHODS)) from None
                 if self.pacer:
@@ -386,15 +240,15 @@ class Client:
         self, method: str, url: str, headers: dict[str, str], body: bytes | None, credential: Any
     ) -> Exchange:
         started = time.monotonic()
-        watch = _Watch(started + self.timeout * 3)
-        _CURRENT.watch = watch
-        _WATCHDOG.add(watch)
+        watch = Watch(started + self.timeout * 3)
+        CURRENT.watch = watch
+        WATCHDOG.add(watch)
         try:
             return self._exchange(method, url, headers, body, credential, started, watch)
         finally:
-            _WATCHDOG.remove(watch)
+            WATCHDOG.remove(watch)
             watch.detach()
-            _CURRENT.watch = None
+            CURRENT.watch = None
 
     def _exchange(
         self,
@@ -404,7 +258,7 @@ class Client:
         body: bytes | None,
         credential: Any,
         started: float,
-        watch: _Watch,
+        watch: Watch,
     ) -> Exchange:
         deadline = watch.deadline
         late = f"{method} {self._safe(url)}: no complete response after {self.timeout * 3:g} s"
@@ -420,8 +274,8 @@ class Client:
                 stream=True,
             )
         except requests.exceptions.RequestException as exc:
-            if not watch.expired and watch.reused and _closed_unanswered(exc):
-                raise _Stale(f"{method} {self._safe(url)}", watch.sent, _reason(exc)) from None
+            if not watch.expired and watch.reused and closed_unanswered(exc):
+                raise Stale(f"{method} {self._safe(url)}", watch.sent, _reason(exc)) from None
             raise self._failure(exc, method, url, watch, late) from None
         chunks: list[bytes] = []
         size = 0
@@ -463,7 +317,7 @@ class Client:
             authenticated=isinstance(credential, Credential),
         )
 
-    def _failure(self, exc: Exception, method: str, url: str, watch: _Watch, late: str) -> TargetError:
+    def _failure(self, exc: Exception, method: str, url: str, watch: Watch, late: str) -> TargetError:
         if watch.expired:
             return TargetError(late)
         if isinstance(exc, requests.exceptions.SSLError):
@@ -511,45 +365,6 @@ _BROKEN_BODY = (
     OSError,
     ValueError,
 )
-
-
-class _Stale(Exception):
-    """A kept-alive connection the target had closed: the request got no answer on it."""
-
-    def __init__(self, what: str, sent: bool, reason: str = "") -> None:
-        super().__init__(what)
-        self.what, self.sent, self.reason = what, sent, reason
-
-    def message(self, write: bool) -> str:
-        why = f" ({self.reason})" if self.reason else ""
-        if write and self.sent:
-            return (
-                f"{self.what}: the target closed the kept-alive connection without answering{why}, after the "
-                "request was sent; it may have acted on it, so the write is not sent again"
-            )
-        return f"{self.what}: the target closed {STALE_RETRIES + 1} kept-alive connections without answering{why}"
-
-
-# What a connection the target closed while it idled answers a request with: an end of stream or a reset,
-# before any byte of a response (a timeout is not one: the target may still be working).
-_UNANSWERED = (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError, ConnectionAbortedError)
-_UNANSWERED_TLS = (ssl.SSLEOFError, ssl.SSLZeroReturnError)
-
-
-def _closed_unanswered(exc: BaseException) -> bool:
-    if isinstance(exc, requests.exceptions.Timeout):
-        return False
-    seen: set[int] = set()
-    stack: list[Any] = [exc]
-    while stack:
-        e = stack.pop()
-        if not isinstance(e, BaseException) or id(e) in seen:
-            continue
-        seen.add(id(e))
-        if isinstance(e, _UNANSWERED + _UNANSWERED_TLS):
-            return True
-        stack.extend([*e.args, e.__cause__, e.__context__, getattr(e, "reason", None)])
-    return False
 
 
 def _header(headers: Mapping[str, str], name: str) -> str | None:

@@ -15,7 +15,7 @@ import pytest
 
 from conformance.checks.context import CheckContext
 from conformance.model import TargetModel
-from conformance.run.plugin import STATE
+from conformance.run.state import STATE
 from conformance.spec import facts
 from conformance.spec.catalogue import clause_id_from_marker
 from conformance.suite._support.target import Target

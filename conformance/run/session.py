@@ -1,0 +1,141 @@
+"""The hooks of an active run that span the session: the target resolved at its start (the bundled reference
+server, or a preflight of the given URL), workers given the target and handed back their results, and the
+end: cleanup, the record, the reports, the exit code."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import pytest
+
+from conformance.http.client import Client, TargetError
+from conformance.http.exchange import Finding
+from conformance.http.redact import Redactor
+from conformance.run import interrupts, workers
+from conformance.run.collect import await_workers, log_report, merge_outside, take_over
+from conformance.run.config import Settings
+from conformance.run.record import EXIT_UNREACHABLE, build_record, write_reports
+from conformance.run.state import RunState
+
+
+class RunSession:
+    """The hooks of an active run, registered as one plugin object holding its state."""
+
+    def __init__(self, state: RunState) -> None:
+        self.state = state
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_sessionstart(self, session: pytest.Session) -> None:
+        if not self.state.is_worker:
+            _resolve_target(self.state)
+        self.state.connect()
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_configure_node(self, node: Any) -> None:
+        state, s = self.state, self.state.settings
+        node.workerinput["conformance_target"] = {
+            "base_url": s.base_url,
+            "api_key": s.api_key,
+            "second_api_key": s.second_api_key,
+            "ca_bundle": s.ca_bundle,
+            "prefix": state.prefix,
+            "seed": state.seed,
+            "fatal": state.fatal,
+        }
+        state.workers_started.add(node.gateway.id)
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_testnodedown(self, node: Any, error: Any) -> None:
+        handed = workers.received(getattr(node, "workeroutput", {}) or {})
+        if handed is not None:
+            self.state.workers_reported.add(node.gateway.id)
+            take_over(self.state, handed)
+
+    def pytest_deselected(self, items: list[pytest.Item]) -> None:
+        self.state.deselected += len(items)
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if not self.state.is_worker:
+            log_report(self.state, report)
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
+        if exitstatus == pytest.ExitCode.INTERRUPTED and not self.state.is_worker:
+            self.state.interrupted = True
+            cause = interrupts.cause()
+            self.state.weakenings.append(f"the run was interrupted ({cause}) before every test ran")
+        try:
+            _finish(self.state, session)
+        except Exception as exc:  # the suite's own failure must not cost the results it already has
+            _finish_after_failure(self.state, session, exc)
+
+
+def _finish(state: RunState, session: pytest.Session) -> None:
+    cleanup = state.target.cleanup() if state.target is not None else {}
+    outside = state.recorder.outside.to_dict()
+    throttled = state.target.client.throttled if state.target is not None else []
+    if state.is_worker:
+        payload = state.redactor.obj(  # it also lands on disk (conformance.workers): masked like every output
+            {"conformance_cleanup": cleanup, "conformance_outside": outside, "conformance_throttled": throttled[:50]}
+        )
+        workers.hand_over(session.config, state.settings.report_dir, state.prefix, payload)
+        return
+    await_workers(state, session.config)
+    state.throttled.extend(throttled)
+    if cleanup:
+        state.cleanups.append(cleanup)
+    merge_outside(state, state.redactor.obj(outside))
+    state.record = build_record(state)
+    write_reports(state)
+    session.exitstatus = state.record.exit_code
+
+
+def _finish_after_failure(state: RunState, session: pytest.Session, exc: Exception) -> None:
+    reason = f"the suite failed while finishing the run: {type(exc).__name__}: {exc}"
+    print(f"conformance: {state.redactor.text(reason)}", file=sys.stderr)
+    if state.is_worker:
+        return
+    state.weakenings.append(reason)
+    try:
+        state.record = build_record(state)
+        write_reports(state)
+        session.exitstatus = max(1, state.record.exit_code)
+    except Exception:
+        session.exitstatus = 1
+
+
+def _resolve_target(state: RunState) -> None:
+    """Start the bundled reference server, or check that the given URL answers at all."""
+    s = state.settings
+    if s.base_url is None:
+        from conformance.reference.server import start_server
+
+        state.server = start_server()
+        s.base_url = state.server.base_url
+        s.ca_bundle = s.ca_bundle or state.server.ca_bundle
+        s.api_key = state.server.keys[0]
+        s.second_api_key = s.second_api_key or (state.server.keys[1] if len(state.server.keys) > 1 else None)
+        s.sources.setdefault("base_url", "bundled reference server")
+        return
+    problem = preflight(s, state.redactor)
+    if problem:
+        text = problem
+        if "TLS" in text:
+            state.fatal = f"{text} (give the target's CA with --ca-bundle PEM, or --insecure to skip verification)"
+            state.run_findings.append(Finding("TLS-2", state.fatal))
+            return
+        state.record = build_record(state, unreachable=text)
+        write_reports(state)
+        pytest.exit(f"conformance: target unreachable: {text}", returncode=EXIT_UNREACHABLE)
+
+
+def preflight(s: Settings, redactor: Redactor) -> str | None:
+    """Why the target cannot be reached at all (None when it answers anything)."""
+    assert s.base_url is not None
+    probe = Client(s.base_url, None, verify=s.verify, timeout=s.timeout, allow_http=s.allow_http, redactor=redactor)
+    try:
+        probe.request("GET", "/", auth=None)
+    except TargetError as exc:
+        return str(exc)
+    return None
