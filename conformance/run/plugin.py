@@ -220,7 +220,7 @@ def pytest_unconfigure(config: pytest.Config) -> None:
         return
     html = getattr(config.option, "htmlpath", None)
     if html and not state.is_worker and Path(html).exists():
-        from conformance.report.html import redact_report
+        from conformance.report.html_redact import redact_report
 
         redact_report(Path(html), state.redactor)
     if not state.is_worker and state.record is not None:
