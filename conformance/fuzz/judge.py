@@ -30,7 +30,8 @@ from typing import Any
 
 import jsonschema
 
-from conformance.model import Field, Resource
+from conformance.model import Field, Resource, declared_enum
+from conformance.model.schemas import schema_types
 from conformance.spec import facts
 
 _JSON_TYPES = {
@@ -87,7 +88,7 @@ _NOT_JSON = object()
 
 
 def _judge_value(f: Field, value: Any) -> Expectation | None:
-    allowed = _types(f.schema) | ({"null"} if f.nullable else set())
+    allowed = schema_types(f.schema) | ({"null"} if f.nullable else set())
     if allowed and not any(_JSON_TYPES[t](value) for t in allowed if t in _JSON_TYPES):
         if "integer" in allowed and isinstance(value, float) and value.is_integer():
             # JSON has one number type: 1.0 is an integer to JSON Schema, a wrong type to a strict server.
@@ -97,7 +98,7 @@ def _judge_value(f: Field, value: Any) -> Expectation | None:
         return None
     if f.kind == "enum":
         # the spec's set (an x-spec-enum field may list no values of its own; extras are ENUM-1..3's, ambiguity 20)
-        values = facts.enum_sets()[f.enum_set][0] if f.enum_set else _enum_values(f.schema)
+        values = facts.enum_sets()[f.enum_set][0] if f.enum_set else declared_enum(f.schema)
         if values and value not in values:
             return _refuse("ENUM-4", f"{f.name}={value!r} is outside its enumeration")
         return None
@@ -124,32 +125,11 @@ def _is_type_error(error: jsonschema.ValidationError) -> bool:
     return False
 
 
-def _types(schema: dict[str, Any]) -> set[str]:
-    if "type" in schema:
-        t = schema["type"]
-        return set(t) if isinstance(t, list) else {t}
-    out: set[str] = set()
-    for key in ("anyOf", "oneOf"):
-        for sub in schema.get(key, []):
-            sub_types = _types(sub)
-            if not sub_types:
-                return set()  # a branch of any type: nothing to judge
-            out |= sub_types
-    return out
-
-
-def _enum_values(schema: dict[str, Any]) -> list[Any]:
-    if "enum" in schema:
-        return list(schema["enum"])
-    out: list[Any] = []
-    for key in ("anyOf", "oneOf"):
-        for sub in schema.get(key, []):
-            out += _enum_values(sub)
-    return out
-
-
 def _iso_readable(value: str, kind: str) -> bool:
-    """Lenient on purpose: only what no ISO 8601 reading accepts is demanded refused."""
+    """Lenient on purpose: only what no ISO 8601 reading accepts is demanded refused.
+
+    Not :func:`conformance.checks.times.parse_time`/``parse_date``: those accept only the spec's exact output
+    shape (TIME-1), while TIME-5 lets a server accept any ISO form of an input (``…Z``, ``20130327``)."""
     try:
         if kind == "date":
             date.fromisoformat(value)

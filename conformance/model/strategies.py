@@ -15,18 +15,18 @@ import copy
 import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from functools import cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import jsonschema
 from hypothesis import HealthCheck, find, settings
 from hypothesis import strategies as st
 from hypothesis.errors import NoSuchExample
 
 from conformance import _compat
 from conformance.model import Field, Resource, formats
+from conformance.model.schemas import format_of, is_valid, schema_types
 
 TIME_FORMAT = "spec-time"
 DATE_FORMAT = "spec-date"
@@ -60,14 +60,7 @@ _MAX = datetime(2025, 12, 31, 23, 59, 59, tzinfo=UTC)
 
 def format_time(instant: datetime, offset: timedelta) -> str:
     """``YYYY-MM-DDThh:mm:ss±hh:mm`` of ``instant`` seen at ``offset``."""
-    local = instant.astimezone(_fixed(offset)).replace(microsecond=0)
-    return local.isoformat()
-
-
-def _fixed(offset: timedelta):
-    from datetime import timezone
-
-    return timezone(offset)
+    return instant.astimezone(timezone(offset)).replace(microsecond=0).isoformat()
 
 
 def instants() -> st.SearchStrategy[datetime]:
@@ -152,17 +145,9 @@ def _with_format(sub: dict[str, Any], fmt: str) -> dict[str, Any]:
 
 
 def write_schema(resource: Resource, version: int) -> dict[str, Any]:
-    """The write schema restricted to the fields this version has (a copy)."""
-    return _write_schema(resource, version)
-
-
-def _write_schema(resource: Resource, version: int) -> dict[str, Any]:
-    """The write schema restricted to the fields this version has."""
-    schema = copy.deepcopy(resource.write_schema)
-    absent = {f.name for f in resource.fields.values() if not f.in_version(version)}
-    if absent:
-        schema["properties"] = {k: v for k, v in schema.get("properties", {}).items() if k not in absent}
-        schema["required"] = [r for r in schema.get("required", []) if r not in absent]
+    """The write schema restricted to the fields this version has, with no others (a copy): what bodies are
+    generated from and checked against."""
+    schema = resource.write_schema_for(version)
     schema.pop("additionalProperties", None)
     schema["additionalProperties"] = False  # generate only declared fields
     return schema
@@ -170,7 +155,7 @@ def _write_schema(resource: Resource, version: int) -> dict[str, Any]:
 
 @cache
 def valid_bodies(resource: Resource, version: int) -> st.SearchStrategy[dict[str, Any]]:
-    tamed = _tame(_write_schema(resource, version), resource.fields)
+    tamed = _tame(write_schema(resource, version), resource.fields)
     return from_schema(tamed)
 
 
@@ -191,14 +176,14 @@ def _humane(resource: Resource, version: int, body: dict[str, Any], keep: Iterab
     ``"0"`` a minimal search finds) and lists of one string item with a second one, wherever the description
     still allows it. Vendors' unstated rules ("starts with a letter", "unique", "at least two") refuse the
     odd values, not these (SPEC ambiguity 15); the generated bodies of the property tests stay as wild."""
-    schema = _write_schema(resource, version)
+    schema = write_schema(resource, version)
     out = dict(body)
     kept = set(keep)
     for name, value in body.items():
         f = resource.fields.get(name)
         if name in kept or f is None or f.kind != "other":
             continue
-        fmt = _format(f.schema)
+        fmt = format_of(f.schema)
         if isinstance(value, str) and fmt in formats.PLAIN_VALUES:  # a value every validator of the format accepts
             trials = [{**out, name: formats.PLAIN_VALUES[fmt](secrets.token_hex(3))}]
         elif isinstance(value, str) and fmt is None:  # (jsonschema does not check formats here)
@@ -209,30 +194,16 @@ def _humane(resource: Resource, version: int, body: dict[str, Any], keep: Iterab
             trials = [{**out, name: [value[0], value[0] + " 2"]}]
         else:
             continue
-        out = next((trial for trial in trials if _valid(schema, trial)), out)
+        out = next((trial for trial in trials if is_valid(schema, trial)), out)
     return out
-
-
-def _format(schema: Any) -> str | None:
-    """The ``format`` a property's schema (or an alternative of it) names, if any."""
-    if not isinstance(schema, dict):
-        return None
-    if isinstance(schema.get("format"), str):
-        return str(schema["format"])
-    for key in ("anyOf", "oneOf", "allOf"):
-        for sub in schema.get(key, []):
-            found = _format(sub)
-            if found is not None:
-                return found
-    return None
 
 
 @cache
 def _minimal_body(resource: Resource, version: int) -> dict[str, Any]:
-    schema = _write_schema(resource, version)
+    schema = write_schema(resource, version)
     for example in _examples(resource.write_schema):
         body = {k: v for k, v in example.items() if k in schema.get("properties", {})}
-        if _valid(schema, body):
+        if is_valid(schema, body):
             return body
     return find(
         valid_bodies(resource, version),
@@ -248,17 +219,10 @@ def _examples(schema: dict[str, Any]) -> list[dict[str, Any]]:
     return [e for e in found if isinstance(e, dict)]
 
 
-def _valid(schema: dict[str, Any], body: Any) -> bool:
-    return jsonschema.Draft202012Validator(schema).is_valid(body)
-
-
-is_valid = _valid
-
-
 def examples(resource: Resource, version: int) -> list[dict[str, Any]]:
     """The description's own example bodies (``example``/``examples`` of the write schema, and a body of every
     field's ``default``), restricted to this version's fields; valid ones only."""
-    schema = _write_schema(resource, version)
+    schema = write_schema(resource, version)
     names = schema.get("properties", {})
     found = [{k: v for k, v in e.items() if k in names} for e in _examples(resource.write_schema)]
     defaults = {
@@ -268,7 +232,7 @@ def examples(resource: Resource, version: int) -> list[dict[str, Any]]:
     }
     if defaults:
         found.append({**minimal_body(resource, version), **defaults})
-    return [copy.deepcopy(b) for b in found if _valid(schema, b)]
+    return [copy.deepcopy(b) for b in found if is_valid(schema, b)]
 
 
 def body_with_items(resource: Resource, version: int, name: str) -> dict[str, Any] | None:
@@ -305,12 +269,12 @@ OUT_OF_ENUM = "not_a_spec_value"
 
 def invalid_cases(resource: Resource, version: int) -> list[InvalidCase]:
     base = minimal_body(resource, version)
-    schema = _write_schema(resource, version)
+    schema = write_schema(resource, version)
     schema.pop("additionalProperties", None)
     cases: list[InvalidCase] = []
 
     def add(kind: str, f: Field, value: Any, clause: str, body: dict[str, Any], check_schema: bool = True) -> None:
-        if check_schema and _valid(schema, body):
+        if check_schema and is_valid(schema, body):
             return  # not provably invalid by the description: never send it as "invalid"
         cases.append(InvalidCase(kind, f.name, value, body, clause))
 
@@ -354,7 +318,7 @@ def _body_with_items(resource: Resource, version: int, name: str) -> dict[str, A
         return isinstance(b.get(name), list) and len(b[name]) > 0
 
     search = settings(database=None, max_examples=300, suppress_health_check=list(HealthCheck))
-    schema = _tame(_write_schema(resource, version), resource.fields)
+    schema = _tame(write_schema(resource, version), resource.fields)
     if isinstance(schema.get("properties", {}).get(name), dict):
         schema["properties"][name] = {**schema["properties"][name], "minItems": 1}
         schema["required"] = sorted(set(schema.get("required", [])) | {name})
@@ -370,18 +334,13 @@ def _body_with_items(resource: Resource, version: int, name: str) -> dict[str, A
 
 def _wrong_type_value(schema: dict[str, Any]) -> Any:
     """A JSON value of a type the schema does not allow, or ``_NONE``."""
-    allowed = _types(schema)
+    allowed = schema_types(schema)
     if not allowed:
         return _NONE
     for candidate, t in ((12345, "integer"), ("not-a-number", "string"), (["x"], "array"), ({"x": 1}, "object")):
         if t not in allowed and not (t == "integer" and "number" in allowed):
             return candidate
     return _NONE
-
-
-def schema_types(schema: dict[str, Any]) -> set[str]:
-    """The JSON types a (property) schema allows, looking into ``anyOf``/``oneOf``."""
-    return _types(schema)
 
 
 LONG_TEXT = 300  # characters of a free-text field with no declared maxLength: past a VARCHAR(255)
@@ -392,21 +351,21 @@ def boundary_bodies(resource: Resource, version: int, base: dict[str, Any]) -> l
     """Bodies the description allows with values at the edges storage cuts (SPEC ambiguity 17): every free-text
     field at its ``maxLength`` (``LONG_TEXT`` when unbounded), and each integer field at the 32- and 53-bit edges
     its schema admits (``format: int32`` admits no more than 32 bits). ``(what, body)`` pairs."""
-    schema = _write_schema(resource, version)
+    schema = write_schema(resource, version)
     out: list[tuple[str, dict[str, Any]]] = []
     long = dict(base)
     for f in resource.writable(version):
-        types = _types(f.schema)
-        if f.kind == "other" and types & {"string"} and _format(f.schema) is None and "enum" not in f.schema:
+        types = schema_types(f.schema)
+        if f.kind == "other" and types & {"string"} and format_of(f.schema) is None and "enum" not in f.schema:
             size = min(int(f.schema.get("maxLength", LONG_TEXT)), 2000)
             trial = {**long, f.name: ("Conformance " + "x" * size)[:size]}
-            if _valid(schema, trial):
+            if is_valid(schema, trial):
                 long = trial
         if "integer" in types:
-            top = 2**31 - 1 if _format(f.schema) == "int32" else 2**53 - 1
+            top = 2**31 - 1 if format_of(f.schema) == "int32" else 2**53 - 1
             for edge in INTEGER_EDGES:
                 trial = {**base, f.name: edge}
-                if abs(edge) <= top + 1 and -(top + 1) <= edge <= top and _valid(schema, trial):
+                if abs(edge) <= top + 1 and -(top + 1) <= edge <= top and is_valid(schema, trial):
                     out.append((f"{f.name}={edge}", trial))
     if long != base:
         out.insert(0, ("every free-text field at its longest", long))
@@ -416,7 +375,7 @@ def boundary_bodies(resource: Resource, version: int, base: dict[str, Any]) -> l
 def _near_type_values(schema: dict[str, Any]) -> list[Any]:
     """Wrong JSON types a coercing parser (PHP, JavaScript, a form decoder) would take for the right one: ``"12"``
     for a number, ``"true"`` for a boolean. SPEC names any wrong JSON type as ``validation_failed``."""
-    allowed = _types(schema)
+    allowed = schema_types(schema)
     out: list[Any] = []
     if allowed & {"integer", "number"} and "string" not in allowed:
         out.append("12")
@@ -425,24 +384,9 @@ def _near_type_values(schema: dict[str, Any]) -> list[Any]:
     return out
 
 
-def _types(schema: dict[str, Any]) -> set[str]:
-    if "type" in schema:
-        t = schema["type"]
-        return set(t) if isinstance(t, list) else {t}
-    out: set[str] = set()
-    for key in ("anyOf", "oneOf"):
-        for sub in schema.get(key, []):
-            out |= _types(sub)
-    if "enum" in schema and not out:
-        out = {"string"} if all(isinstance(v, str) for v in schema["enum"] if v is not None) else set()
-        if None in schema["enum"]:
-            out.add("null")
-    return out
-
-
 @cache
 def _body_with(resource: Resource, version: int, fixed: tuple[tuple[str, Any], ...]) -> dict[str, Any]:
-    schema = _tame(_write_schema(resource, version), resource.fields)
+    schema = _tame(write_schema(resource, version), resource.fields)
     for name, value in fixed:
         schema["properties"][name] = {"const": value}
         schema["required"] = sorted(set(schema.get("required", [])) | {name})
@@ -460,7 +404,7 @@ def body_with(resource: Resource, version: int, **fixed: Any) -> dict[str, Any]:
     The minimal body with the values set, when that is valid (the common, cheap case);
     otherwise a search, since other fields may depend on the fixed ones."""
     body = {**minimal_body(resource, version), **fixed}
-    if _valid(_write_schema(resource, version), body):
+    if is_valid(write_schema(resource, version), body):
         return body
     found = copy.deepcopy(_body_with(resource, version, tuple(sorted(fixed.items(), key=lambda kv: kv[0]))))
     return _humane(resource, version, found, keep=fixed)
@@ -468,7 +412,7 @@ def body_with(resource: Resource, version: int, **fixed: Any) -> dict[str, Any]:
 
 @cache
 def _full_body(resource: Resource, version: int) -> dict[str, Any]:
-    schema = _tame(_write_schema(resource, version), resource.fields)
+    schema = _tame(write_schema(resource, version), resource.fields)
     schema["required"] = sorted(schema.get("properties", {}))
     for prop in schema.get("properties", {}).values():
         if isinstance(prop.get("type"), list) and "null" in prop["type"]:
@@ -492,10 +436,10 @@ def full_body(resource: Resource, version: int) -> dict[str, Any]:
 def sparse_body(resource: Resource, version: int) -> dict[str, Any]:
     """:func:`full_body` less every member whose absence keeps it valid: what a complete copy (IDEM-3) must
     take back to its default when it follows a full write."""
-    schema = _write_schema(resource, version)
+    schema = write_schema(resource, version)
     body = full_body(resource, version)
     for name in sorted(body):
         trial = {k: v for k, v in body.items() if k != name}
-        if _valid(schema, trial):
+        if is_valid(schema, trial):
             body = trial
     return body

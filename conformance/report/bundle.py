@@ -152,7 +152,7 @@ def _read_description(
 ) -> tuple[dict[str, bytes], dict[str, Any]]:
     """The description's documents read from ``source``, laid out under ``description/`` so that relative
     ``$ref`` resolve inside the bundle, with the root's name and what was left out."""
-    from conformance.model.document import DescriptionError
+    from conformance.model import DescriptionError
 
     loader = _recording_loader(timeout, verify)
     try:
@@ -213,7 +213,7 @@ def _recording_loader(timeout: float, verify: bool | str) -> Any:
     """The model's loader, keeping the raw bytes of every document it reads."""
     from urllib.request import url2pathname
 
-    from conformance.model.document import _Loader
+    from conformance.model.documents import Loader as _Loader
 
     class Recording(_Loader):
         def __init__(self) -> None:
@@ -237,7 +237,8 @@ def _recording_loader(timeout: float, verify: bool | str) -> Any:
 def _referenced(loader: Any, root: str, raw: bytes, source: str) -> tuple[dict[str, bytes], list[str]]:
     """Every document reachable by ``$ref`` from the root, as read (schemathesis reads more of a description
     than the model does, so all of them), and the references left out: other origins, unreadable ones."""
-    from conformance.model.document import DescriptionError, _parse
+    from conformance.model import DescriptionError
+    from conformance.model.documents import parse as _parse
 
     if root not in loader.docs:
         try:
@@ -325,7 +326,7 @@ def _redact(name: str, data: bytes, redactor: Redactor, workdir: Path) -> bytes:
     if not redactor.active:
         return data
     if name.endswith(".html"):
-        from conformance.report.html import redact_report
+        from conformance.report.html_redact import redact_report
 
         with tempfile.TemporaryDirectory(dir=workdir, prefix=".bundle-") as tmp:
             path = Path(tmp) / "report.html"
