@@ -3,7 +3,7 @@ target the suite certifies when no vendor is at hand.
 
 - ``app.py``: the request flow (auth, version, path, method, operation);
 - ``behaviour.py``: every decision, as the spec requires it;
-- ``faults.py``: fault switches and valid variants, wrapping those decisions;
+- ``faults/``: fault switches and valid variants, wrapping those decisions;
 - ``store.py``, ``routing.py``, ``validation.py``, ``representation.py``,
   ``times.py``, ``orgs.py``, ``tls.py``: one job each;
 - ``server.py``: uvicorn over HTTPS, in a thread (tests) or the foreground (CLI).

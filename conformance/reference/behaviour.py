@@ -2,7 +2,7 @@
 
 The app (``app.py``) runs a request through these methods in a fixed order; each
 method is one decision a vendor makes, implemented as SPEC.md requires. Fault
-switches and valid variants (``faults.py``) replace individual methods with
+switches and valid variants (``faults/``) replace individual methods with
 wrappers that receive the correct one, so every deviation lives in one place and
 this file reads as the model implementation.
 """
@@ -25,8 +25,6 @@ from conformance.reference.store import Key, Record, Store
 if TYPE_CHECKING:
     from starlette.requests import Request
 
-    from conformance.reference.validation import Issue
-
 MAX_BODY = 1 << 20  # bytes; a bigger body is refused with 403 invalid_request
 OMIT = object()  # a render hook's way to leave a key out of the object
 
@@ -44,6 +42,16 @@ class ApiError(Exception):
 
 def not_found(message: str) -> ApiError:
     return ApiError(404, "not_found", message)
+
+
+@dataclass(frozen=True)
+class Issue:
+    """One thing wrong with a write body (``validation.py`` finds them; :meth:`Behaviour.judge` decides)."""
+
+    field: str | None
+    kind: str  # required | enum | time | date | type | invalid | unknown
+    message: str
+    value: Any = None
 
 
 @dataclass

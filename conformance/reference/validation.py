@@ -8,22 +8,13 @@ schema pattern, because a pattern cannot tell Feb 30 from Mar 1.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
 import jsonschema
 
 from conformance.model import Field, Resource
-from conformance.reference.behaviour import Behaviour, Ctx
-
-
-@dataclass(frozen=True)
-class Issue:
-    field: str | None
-    kind: str  # required | enum | time | date | type | invalid | unknown
-    message: str
-    value: Any = None
+from conformance.reference.behaviour import Behaviour, Ctx, Issue
 
 
 def check_body(

@@ -20,8 +20,12 @@ from typing import Any
 from conformance.model import Resource
 from conformance.reference import times
 from conformance.reference.behaviour import Ctx, Services
-from conformance.reference.faults import variant
+from conformance.reference.faults.switch import Group
 from conformance.reference.store import Key, Record
+
+SWITCHES = Group()
+Starter = Callable[[Services], list[Callable[[], None]]]  # the correct start
+Lister = Callable[[Ctx, list[Record]], list[Record]]  # the correct listing
 
 PRE_EXISTING = 2500  # objects in each top-level collection of each organization when the server starts
 SEEDED_CHILDREN = 150  # children a new parent comes with, per child collection: more than a page (limit 100)
@@ -91,7 +95,7 @@ def _top_level(services: Services) -> list[Resource]:
 
 
 # -- thousands of objects, and every new parent comes with a page and a half of children -----------
-def _crowd(default: Callable[..., list], services: Services) -> list[Callable[[], None]]:
+def _crowd(default: Starter, services: Services) -> list[Callable[[], None]]:
     stops = default(services)
     maker = _Maker(services, "pre")
     services.scratch["crowd"] = maker
@@ -103,7 +107,9 @@ def _crowd(default: Callable[..., list], services: Services) -> list[Callable[[]
     return stops
 
 
-def _with_children(default: Callable[..., None], ctx: Ctx, old: Record | None, new: Record) -> None:
+def _with_children(
+    default: Callable[[Ctx, Record | None, Record], None], ctx: Ctx, old: Record | None, new: Record
+) -> None:
     """A server-side automation: a new parent is filled with sample children, before the caller adds any."""
     default(ctx, old, new)
     maker = ctx.services.scratch.get("crowd")
@@ -114,8 +120,39 @@ def _with_children(default: Callable[..., None], ctx: Ctx, old: Record | None, n
         ctx.services.store.seed(ctx.org_id, seeds)
 
 
-def _newest_first(default: Callable[..., list], ctx: Ctx, records: list[Record]) -> list[Record]:
+def _newest_first(default: Lister, ctx: Ctx, records: list[Record]) -> list[Record]:
     return list(reversed(default(ctx, records)))  # the store lists in creation order
+
+
+SWITCHES.variant(
+    "crowded-oldest-first",
+    f"Holds {PRE_EXISTING:,} older objects in each top-level collection of each organization, and every new "
+    f"parent comes with {SEEDED_CHILDREN} children in each child collection (a sample import); collections "
+    "list oldest first, so the suite's objects are past the largest page (Ambiguity 21).",
+    start=_crowd,
+    stored=_with_children,
+)
+SWITCHES.variant(
+    "crowded-newest-first",
+    f"The same {PRE_EXISTING:,} older objects and {SEEDED_CHILDREN} seeded children per new parent, listed "
+    "newest first.",
+    start=_crowd,
+    stored=_with_children,
+    listing=_newest_first,
+)
+
+
+def _shuffled(default: Lister, ctx: Ctx, records: list[Record]) -> list[Record]:
+    out = list(default(ctx, records))
+    random.shuffle(out)
+    return out
+
+
+SWITCHES.variant(
+    "collection-shuffled",
+    "Lists a collection in a different order on every request (SPEC.md sets no order).",
+    listing=_shuffled,
+)
 
 
 # -- other clients writing during the run --------------------------------------------------------------
@@ -156,7 +193,7 @@ class _Writer:
             store.delete(org, key)
 
 
-def _background_writer(default: Callable[..., list], services: Services) -> list[Callable[[], None]]:
+def _background_writer(default: Starter, services: Services) -> list[Callable[[], None]]:
     stops = default(services)
     writer = _Writer(services)
     writer.thread.start()
@@ -168,38 +205,22 @@ def _background_writer(default: Callable[..., list], services: Services) -> list
     return [*stops, stop]
 
 
-SWITCHES = [
-    variant(
-        "crowded-oldest-first",
-        f"Holds {PRE_EXISTING:,} older objects in each top-level collection of each organization, and every new "
-        f"parent comes with {SEEDED_CHILDREN} children in each child collection (a sample import); collections "
-        "list oldest first, so the suite's objects are past the largest page (Ambiguity 21).",
-        start=_crowd,
-        stored=_with_children,
-    ),
-    variant(
-        "crowded-newest-first",
-        f"The same {PRE_EXISTING:,} older objects and {SEEDED_CHILDREN} seeded children per new parent, listed "
-        "newest first.",
-        start=_crowd,
-        stored=_with_children,
-        listing=_newest_first,
-    ),
-    variant(
-        "background-writer",
-        "Another client creates, updates and deletes objects of its own in both organizations throughout the run.",
-        start=_background_writer,
-    ),
-    variant(
-        "clock-skew",
-        f"The server's clock runs {int(CLOCK_SKEW.total_seconds()) // 60} min {int(CLOCK_SKEW.total_seconds()) % 60} "
-        "s ahead of the client's: every stamp is in the client's future.",
-        clock=lambda default, ctx: default(ctx) + CLOCK_SKEW,
-    ),
-    variant(
-        "keepalive-short",
-        f"Closes a keep-alive connection idle for {IDLE_CLOSE:g} s (uvicorn and Node close after 5 s): pooled "
-        "connections go stale between requests.",
-        keep_alive=lambda default: IDLE_CLOSE,
-    ),
-]
+SWITCHES.variant(
+    "background-writer",
+    "Another client creates, updates and deletes objects of its own in both organizations throughout the run.",
+    start=_background_writer,
+)
+
+# -- a clock of its own, and connections it drops early ---------------------------------------------
+SWITCHES.variant(
+    "clock-skew",
+    f"The server's clock runs {int(CLOCK_SKEW.total_seconds()) // 60} min {int(CLOCK_SKEW.total_seconds()) % 60} "
+    "s ahead of the client's: every stamp is in the client's future.",
+    clock=lambda default, ctx: default(ctx) + CLOCK_SKEW,
+)
+SWITCHES.variant(
+    "keepalive-short",
+    f"Closes a keep-alive connection idle for {IDLE_CLOSE:g} s (uvicorn and Node close after 5 s): pooled "
+    "connections go stale between requests.",
+    keep_alive=lambda default: IDLE_CLOSE,
+)
