@@ -5,9 +5,11 @@ not turned into an unjudgeable precondition."""
 from __future__ import annotations
 
 from conformance.checks.context import CheckContext
+from conformance.checks.registry import check
 from conformance.http.exchange import Exchange, Finding
 
 
+@check("AUTH-3")
 def valid_key_accepted(ex: Exchange, ctx: CheckContext) -> list[Finding] | None:
     if not ex.authenticated:
         return None

@@ -5,12 +5,14 @@ from __future__ import annotations
 import re
 
 from conformance.checks.context import CheckContext
+from conformance.checks.registry import check
 from conformance.http.exchange import Exchange, Finding
 
 _MEDIA = re.compile(r"^\s*application/json\s*(;.*)?$", re.IGNORECASE)
 _PRETTY = re.compile(rb"[\r\n]|[:,\[{] {2,}|[:,\[{]\t")
 
 
+@check("JSON-1")
 def json_content_type(ex: Exchange, ctx: CheckContext) -> list[Finding]:
     findings = []
     if not _MEDIA.match(ex.content_type):
@@ -24,6 +26,7 @@ def json_content_type(ex: Exchange, ctx: CheckContext) -> list[Finding]:
     return findings
 
 
+@check("JSON-3")
 def compact_json(ex: Exchange, ctx: CheckContext) -> list[Finding] | None:
     if not ex.has_json or ex.truncated:
         return None

@@ -3,7 +3,6 @@ and the organization's zone when the user gave it."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -93,14 +92,3 @@ def field_values(ex: Exchange, ctx: CheckContext, kind: str) -> list[tuple[dict[
     values = [(obj, name, value) for obj in objects for name, value in obj.items() if test(name)]
     memo[kind] = (kinds, values)
     return values
-
-
-def objects_in(data: Any) -> Iterator[dict[str, Any]]:
-    """Every JSON object inside ``data`` (the data itself, array items, nested objects)."""
-    if isinstance(data, dict):
-        yield data
-        for value in data.values():
-            yield from objects_in(value)
-    elif isinstance(data, list):
-        for item in data:
-            yield from objects_in(item)

@@ -6,14 +6,15 @@ nested inside them, whose members are the vendor's own (a ``status`` there is no
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from conformance.checks.context import CheckContext
+from conformance.checks.registry import CheckFn, check
 from conformance.http.exchange import Exchange, Finding
 
 
-def enum_values(clause: str) -> Callable[[Exchange, CheckContext], list[Finding] | None]:
-    def check(ex: Exchange, ctx: CheckContext) -> list[Finding] | None:
+def enum_values(clause: str) -> CheckFn:
+    """The check of ``clause``: the enumerated fields it names hold values of their set."""
+
+    def values(ex: Exchange, ctx: CheckContext) -> list[Finding] | None:
         objects = ex.records
         if not objects:
             return None
@@ -29,5 +30,9 @@ def enum_values(clause: str) -> Callable[[Exchange, CheckContext], list[Finding]
                     findings.append(Finding.of(clause, f"{name} is {value!r}, outside {sorted(allowed)}", ex))
         return findings
 
-    check.__name__ = f"enum_values_{clause.replace('-', '_').lower()}"
-    return check
+    values.__name__ = f"enum_values_{clause.replace('-', '_').lower()}"
+    return values
+
+
+for _clause in ("ENUM-1", "ENUM-2", "ENUM-3"):
+    check(_clause)(enum_values(_clause))

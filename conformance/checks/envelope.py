@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from conformance.checks.context import CheckContext
+from conformance.checks.registry import check
+from conformance.checks.success import is_success
 from conformance.http.exchange import Exchange, Finding
 from conformance.spec import facts
 
 
+@check("ENV-1")
 def exact_keys(ex: Exchange, ctx: CheckContext) -> list[Finding] | None:
     if not ex.has_json:  # ENV-1: "every response body is a JSON object"; JSON-1 also reports it
         cut = f" (cut at {len(ex.response_body)} bytes: it did not end)" if ex.truncated else ""
@@ -27,9 +32,10 @@ def exact_keys(ex: Exchange, ctx: CheckContext) -> list[Finding] | None:
     return [Finding.of("ENV-1", "envelope keys: " + "; ".join(parts), ex)]
 
 
+@check("ENV-2")
 def success_shape(ex: Exchange, ctx: CheckContext) -> list[Finding] | None:
-    env = ex.envelope
-    if env is None or env.get("success") is not True:
+    env = _envelope(ex, success=True)
+    if env is None:
         return None
     findings = []
     if not isinstance(env.get("data"), (dict, list)):
@@ -42,9 +48,10 @@ def success_shape(ex: Exchange, ctx: CheckContext) -> list[Finding] | None:
     return findings
 
 
+@check("ENV-3")
 def error_shape(ex: Exchange, ctx: CheckContext) -> list[Finding] | None:
-    env = ex.envelope
-    if env is None or env.get("success") is not False:
+    env = _envelope(ex, success=False)
+    if env is None:
         return None
     findings = []
     if env.get("data") is not None:
@@ -58,14 +65,20 @@ def error_shape(ex: Exchange, ctx: CheckContext) -> list[Finding] | None:
     return findings
 
 
+@check("ENV-4")
 def success_matches_status(ex: Exchange, ctx: CheckContext) -> list[Finding] | None:
     env = ex.envelope
     if env is None or not isinstance(env.get("success"), bool):
         return None
-    ok = 200 <= ex.status < 300
-    if env["success"] != ok:
+    if env["success"] != is_success(ex.status):
         return [Finding.of("ENV-4", f"success is {str(env['success']).lower()} on HTTP {ex.status}", ex)]
     return []
+
+
+def _envelope(ex: Exchange, *, success: bool) -> dict[str, Any] | None:
+    """The response's envelope when its ``success`` is ``success`` (the boolean itself), else None."""
+    env = ex.envelope
+    return env if env is not None and env.get("success") is success else None
 
 
 def _kind(value: object) -> str:

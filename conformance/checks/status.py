@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from conformance.checks.context import CheckContext
+from conformance.checks.registry import check
 from conformance.http.exchange import Exchange, Finding
 from conformance.spec import facts
 
 
+@check("STATUS-1")
 def allowed_status(ex: Exchange, ctx: CheckContext) -> list[Finding]:
     if ex.status not in facts.status_table():
         allowed = ", ".join(str(s) for s in facts.status_table())
@@ -14,6 +16,7 @@ def allowed_status(ex: Exchange, ctx: CheckContext) -> list[Finding]:
     return []
 
 
+@check("STATUS-2")
 def error_code_matches_status(ex: Exchange, ctx: CheckContext) -> list[Finding] | None:
     codes = facts.status_table().get(ex.status)
     if not codes:

@@ -7,36 +7,55 @@ instant come from :mod:`datetime` and zones from :mod:`zoneinfo`.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import UTC, date, datetime, timedelta
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo, available_timezones
 
 from conformance.checks.context import CheckContext, field_values
+from conformance.checks.registry import check
 from conformance.http.exchange import Exchange, Finding
 from conformance.spec import facts
 
 _TIME = re.compile(facts.TIME_PATTERN)
 _DATE = re.compile(facts.DATE_PATTERN)
+_R = TypeVar("_R")
 
 
 def parse_time(value: Any) -> datetime | None:
     """The instant of a spec-shaped time string, or None if it is not one."""
-    if not isinstance(value, str) or not _TIME.match(value):
-        return None
-    try:
-        return datetime.fromisoformat(value)
-    except ValueError:
-        return None
+    return read_datetime(value) if isinstance(value, str) and _TIME.match(value) else None
 
 
 def parse_date(value: Any) -> date | None:
-    if not isinstance(value, str) or not _DATE.match(value):
+    """The calendar date of a spec-shaped date string, or None if it is not one."""
+    return read_date(value) if isinstance(value, str) and _DATE.match(value) else None
+
+
+def read_datetime(value: Any) -> datetime | None:
+    """Any ISO 8601 date-time Python reads, in whatever form (``…Z``, a fraction, ``20130327T…``, no offset),
+    or None: what a server may accept besides the spec's form (:func:`parse_time` is the spec's form alone)."""
+    return _read(datetime.fromisoformat, value)
+
+
+def read_instant(value: Any) -> datetime | None:
+    """The instant of any ISO 8601 date-time with an offset (:func:`read_datetime`); None without one."""
+    parsed = read_datetime(value)
+    return parsed if parsed is not None and parsed.tzinfo is not None else None
+
+
+def read_date(value: Any) -> date | None:
+    """Any ISO 8601 date Python reads (``2013-03-27``, ``20130327``), or None."""
+    return _read(date.fromisoformat, value)
+
+
+def _read(parse: Callable[[str], _R], value: Any) -> _R | None:
+    if not isinstance(value, str):
         return None
     try:
-        return date.fromisoformat(value)
+        return parse(value)
     except ValueError:
         return None
 
@@ -45,6 +64,7 @@ def _time_values(ex: Exchange, ctx: CheckContext) -> list[tuple[dict[str, Any], 
     return field_values(ex, ctx, "time") or []
 
 
+@check("TIME-1")
 def time_format(ex: Exchange, ctx: CheckContext) -> list[Finding] | None:
     findings: list[Finding] | None = None
     for _obj, name, value in _time_values(ex, ctx):
@@ -54,6 +74,7 @@ def time_format(ex: Exchange, ctx: CheckContext) -> list[Finding] | None:
     return findings
 
 
+@check("TIME-2")
 def epoch_companion(ex: Exchange, ctx: CheckContext) -> list[Finding] | None:
     findings: list[Finding] | None = None
     for obj, name, value in _time_values(ex, ctx):
@@ -78,6 +99,7 @@ def epoch_companion(ex: Exchange, ctx: CheckContext) -> list[Finding] | None:
     return findings
 
 
+@check("TIME-3")
 def org_zone_offset(ex: Exchange, ctx: CheckContext) -> list[Finding] | None:
     """TIME-3 exactly, when the user named the zone (``--org-timezone``)."""
     if ctx.zone is None:
@@ -101,6 +123,7 @@ def org_zone_offset(ex: Exchange, ctx: CheckContext) -> list[Finding] | None:
     return findings
 
 
+@check("TIME-4")
 def date_format(ex: Exchange, ctx: CheckContext) -> list[Finding] | None:
     values = field_values(ex, ctx, "date")
     if not values:
@@ -177,8 +200,6 @@ def fits(zone: str, instant: int, offset: int) -> bool:
 
 def describe_pair(instant: int, offset: int) -> str:
     """One observation as a reader checks it: ``2024-07-01T17:00:00Z at -05:00``."""
-    from datetime import timedelta
-
     return f"{datetime.fromtimestamp(instant, UTC):%Y-%m-%dT%H:%M:%SZ} at {_fmt(timedelta(seconds=offset))}"
 
 
@@ -187,8 +208,8 @@ def _offset(instant: datetime) -> float:
     return (instant.utcoffset() or timedelta()).total_seconds()
 
 
-def _fmt(delta) -> str:
-    seconds = int(delta.total_seconds())
+def _fmt(delta: timedelta | None) -> str:
+    seconds = int((delta or timedelta()).total_seconds())
     sign = "+" if seconds >= 0 else "-"
     seconds = abs(seconds)
     return f"{sign}{seconds // 3600:02d}:{seconds % 3600 // 60:02d}"

@@ -2,7 +2,10 @@
 
 The client's observer feeds every exchange here; the plugin attaches a test's
 capture to its report, which is how findings cross xdist workers to the
-controller.
+controller. This is the one place a per-response check's finding is filed: the
+clause tests of those clauses (ENV, JSON-1/3, STATUS-1/2, TIME-1..4, ENUM-1..3)
+make responses and make sure their clause had some to judge, and leave the
+judging to the recorder (``conformance.suite._support.asserts.exercise``).
 """
 
 from __future__ import annotations
@@ -101,33 +104,17 @@ class Recorder:
         primary = exchange.request_headers.get("Authorization", "").endswith(PRIMARY_KEY)
         ctx = self.ctx if primary else self._second
         errors: dict[str, str] = {}
-        try:
-            outcome = checks.run_all(exchange, ctx)
-        except Exception:
-            outcome = _isolated(exchange, ctx, errors)
+
+        def broken(check: checks.Check, exc: Exception) -> None:  # only its own clause is an ``error``
+            errors.setdefault(check.clause, _crash(f"check {check.name}", exc))
+
+        outcome = checks.run_all(exchange, ctx, on_error=broken)
         try:
             seen = times.observations(exchange, ctx) if primary else set()
         except Exception as exc:
             seen = set()
             errors.setdefault("TIME-3", _crash("times.observations", exc))
         (self.current or self.outside).add(exchange, outcome, seen, errors)
-
-
-def _isolated(exchange: Exchange, ctx: CheckContext, errors: dict[str, str]) -> checks.CheckOutcome:
-    """A check raised: run them one by one so only the broken check's clause becomes an ``error``
-    (the suite could not judge it) and every other clause is still judged on this response."""
-    findings: list[Finding] = []
-    exercised: set[str] = set()
-    for check in checks.CHECKS:
-        try:
-            result = check.fn(exchange, ctx)
-        except Exception as exc:
-            errors.setdefault(check.clause, _crash(f"check {check.name}", exc))
-            continue
-        if result is not None:
-            exercised.add(check.clause)
-            findings.extend(result)
-    return checks.CheckOutcome(findings, exercised)
 
 
 def _crash(where: str, exc: Exception) -> str:

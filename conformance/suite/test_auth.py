@@ -4,26 +4,29 @@ from __future__ import annotations
 
 import base64
 import re
+from typing import Any
 
 import jsonschema
 import pytest
 
+from conformance.checks.success import is_success
 from conformance.http.client import UNSET
 from conformance.http.redact import Redactor
+from conformance.model import Resource
 from conformance.model.strategies import minimal_body
 from conformance.suite._support.asserts import assert_error, assert_ok, same_written, writable_state
 from conformance.suite._support.listing import INCONCLUSIVE, look_for
-from conformance.suite._support.target import path_params
+from conformance.suite._support.target import Obj, Target, path_params
 from conformance.verdicts.notes import record_note
 from conformance.verdicts.violation import expect
 
 ITEM_METHODS = ("GET", "POST", "PUT", "DELETE")
 
 
-def operations(target, resource, obj, version):
+def operations(target: Target, resource: Resource, obj: Obj, version: int) -> list[tuple[str, str, Any]]:
     """``(method, path, body)`` of every operation the description declares at ``obj``: the item methods of
     ``resource.methods``, then the collection GET; DELETE comes last, so the others still find the object."""
-    body = obj.body if getattr(obj, "body", None) is not None else minimal_body(resource, version)
+    body = obj.body if obj.body is not None else minimal_body(resource, version)
     item = [m for m in ITEM_METHODS if m in resource.methods]
     ops = [(m, obj.path, body if m in ("POST", "PUT") else None) for m in item if m != "DELETE"]
     coll = resource.collection_path_for(list(obj.ids.values())[:-1])
@@ -34,7 +37,7 @@ def operations(target, resource, obj, version):
     return ops
 
 
-def version_forms(version):
+def version_forms(version: int) -> list[tuple[tuple[int | None, str], str]]:
     """How a request names its version: not at all, by ``/vN`` and by ``X-Version: N`` ((version, via), label)."""
     return [
         ((None, "path"), "no version"),
@@ -158,7 +161,7 @@ def test_valid_key_verbatim_is_accepted(target, resource):
     for method, path, body in ops:
         ex = _send(target, method, path, (version, "path"), body, resource)
         expect(ex.status != 401, "AUTH-3", f"{method} with the valid key, sent verbatim, was refused (401)", ex)
-        expect(200 <= ex.status < 300, "AUTH-3", f"{method} {path} with the valid key got HTTP {ex.status}", ex)
+        expect(is_success(ex.status), "AUTH-3", f"{method} {path} with the valid key got HTTP {ex.status}", ex)
 
 
 ORACLE = "an existence oracle: the answer tells the second organization the id is taken elsewhere"
@@ -173,7 +176,7 @@ def _judge_own(ex, what):
     method = ex.method
     oracle = ex.status in (403, 409) or ex.status >= 500
     expect(
-        200 <= ex.status < 300,
+        is_success(ex.status),
         "AUTH-4",
         f"{what}: the second organization's {method} to an id the first one holds got HTTP {ex.status}"
         + (f"; {ORACLE}" if oracle else "; it must create the second organization's own object"),
@@ -213,7 +216,7 @@ def test_organizations_are_isolated(target, resource, request):
         record_note(request, "AUTH-4", INCONCLUSIVE, why)
     gone = target.delete(resource, obj.path, version=version, client=other)
     expect(
-        200 <= gone.status < 300 or gone.status == 404,
+        is_success(gone.status) or gone.status == 404,
         "AUTH-4",
         f"the second organization's DELETE of an id only the first holds got HTTP {gone.status}",
         gone,
@@ -253,7 +256,7 @@ def test_organizations_are_isolated(target, resource, request):
     if "DELETE" in resource.methods:
         gone = target.delete(resource, obj.path, version=version, client=other)
         unchanged("the second organization deleted its own object at the same id")
-        if 200 <= gone.status < 300:  # a failed delete is IDEM-6's
+        if is_success(gone.status):  # a failed delete is IDEM-6's
             again = target.get(resource, obj.path, version=version, client=other)
             expect(
                 again.status == 404 or _one(again) is None or writable_state(resource, version, _one(again)) != before,
@@ -265,7 +268,7 @@ def test_organizations_are_isolated(target, resource, request):
 
 def _one(ex):
     """The object a successful item GET answers (``data`` or an array holding just it), else None."""
-    data = ex.data if 200 <= ex.status < 300 else None
+    data = ex.data if is_success(ex.status) else None
     data = data[0] if isinstance(data, list) and len(data) == 1 else data
     return data if isinstance(data, dict) else None
 
@@ -276,7 +279,7 @@ def _refused_body(target, resource, obj, body, accepted, version, other, refused
     free = resource.path_for({**obj.ids, resource.id_param: target.new_id(resource)})
     probe = target.write(resource, free, body, version=version, client=other)
     expect(
-        not 200 <= probe.status < 300,
+        not is_success(probe.status),
         "AUTH-4",
         f"{resource.name}: a body refused (403 validation_failed) at an id the first organization holds was "
         f"accepted at a free id; {ORACLE}",
@@ -286,12 +289,11 @@ def _refused_body(target, resource, obj, body, accepted, version, other, refused
     return accepted
 
 
-def known_body(target, resource, version, obj=None):
+def known_body(target: Target, resource: Resource, version: int, obj: Obj | None = None) -> dict[str, Any]:
     """A body the target accepted for ``resource`` (``obj``'s, else one of the run's), else the smallest valid one."""
-    if obj is not None and getattr(obj, "body", None) is not None:
+    if obj is not None and obj.body is not None:
         return dict(obj.body)
-    acceptance = getattr(target, "acceptance", None)
-    known = acceptance.known(resource, version) if acceptance is not None else []
+    known = target.acceptance.known(resource, version)
     return dict(known[0]) if known else minimal_body(resource, version)
 
 

@@ -14,6 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
+from conformance.checks.success import is_success
 from conformance.http.client import CreatedObject
 from conformance.http.exchange import Exchange
 from conformance.model.strategies import full_body, minimal_body
@@ -41,16 +42,12 @@ def _at_once(send, n: int = IN_FLIGHT) -> list[Exchange]:
         return list(pool.map(one, range(n)))
 
 
-def _ok(ex: Exchange) -> bool:
-    return 200 <= ex.status < 300
-
-
 def _accepted_body(target, resource, version, parents) -> dict:
     """A body the target accepts one at a time: overlap is judged here, not the vendor's own validation rules
     (ambiguity 15)."""
     for body in (full_body(resource, version), minimal_body(resource, version)):
         path, _ = target.fresh_path(resource, version, parents)
-        if _ok(target.write(resource, path, body, version=version)):
+        if is_success(target.write(resource, path, body, version=version).status):
             return body
     raise SetupFailed(f"the target accepted no {resource.name} body to write concurrently")
 
@@ -63,11 +60,12 @@ def _identical_writes(target, resource, request, method: str, clause: str) -> No
     for n in range(1, ROUNDS + 1):
         path, _ = target.fresh_path(resource, version, parents)
         answers = _at_once(lambda path=path: target.write(resource, path, body, method=method, version=version))
-        if any(_ok(ex) for ex in answers):  # a write that failed first may have forgotten what another created
+        # a write that failed first may have forgotten what another created
+        if any(is_success(ex.status) for ex in answers):
             target.ledger.claim(CreatedObject(path, version, client.credential, len(resource.chain())))
         what = f"round {n}: one of {IN_FLIGHT} identical {method}s sent at once to a new id"
         for ex in answers:
-            expect(_ok(ex), clause, f"{what} got HTTP {ex.status} {_error(ex)}; each must succeed", ex)
+            expect(is_success(ex.status), clause, f"{what} got HTTP {ex.status} {_error(ex)}; each must succeed", ex)
         got = target.get(resource, path, version=version)
         stored = assert_ok(got, clause, f"round {n}: GET after {IN_FLIGHT} identical {method}s at once")
         diffs = same_written(resource, version, body, stored)
@@ -118,7 +116,7 @@ def test_overlapping_deletes_all_succeed(target, resource):
         answers = _at_once(lambda obj=obj: target.delete(resource, obj.path, version=version))
         for ex in answers:
             expect(
-                _ok(ex),
+                is_success(ex.status),
                 "IDEM-6",
                 f"round {n}: one of {IN_FLIGHT} DELETEs sent at once to an existing object got HTTP {ex.status} "
                 f"{_error(ex)}; the first deletes it, the others delete an already deleted object: each must succeed",

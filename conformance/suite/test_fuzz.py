@@ -20,6 +20,7 @@ import pytest
 from hypothesis import given, reject, settings
 from hypothesis import strategies as st
 
+from conformance.checks.success import is_success
 from conformance.fuzz.judge import judge_body, judge_limit
 from conformance.fuzz.operations import FuzzOperation, FuzzUnavailable, case_strategy, fuzzed_location
 from conformance.suite._support.asserts import assert_error, assert_ok, same_written
@@ -83,7 +84,7 @@ def _exercise(target, op: FuzzOperation, case, existing: bool) -> None:
     elif op.method == "DELETE":
         ex = target.delete(resource, path, version=version)
         expect(
-            200 <= ex.status < 300 or ex.status == 404,
+            is_success(ex.status) or ex.status == 404,
             "IDEM-6",
             f"DELETE of an id that never existed got HTTP {ex.status} (success or 404 conform)",
             ex,
@@ -98,7 +99,7 @@ def _exercise(target, op: FuzzOperation, case, existing: bool) -> None:
         clause = WRITE_CLAUSE[op.method]
         expect(ex.status < 500, clause, f"a write the description declares valid got HTTP {ex.status}", ex)
         body = json.loads(raw) if raw is not None else None
-        if 200 <= ex.status < 300 and isinstance(body, dict):
+        if is_success(ex.status) and isinstance(body, dict):
             got = target.get(resource, path, version=version)
             diffs = same_written(resource, version, body, assert_ok(got, "IDEM-4", "GET after a successful write"))
             expect(not diffs, "IDEM-4", "GET does not return the written values: " + "; ".join(diffs), got)
@@ -115,10 +116,10 @@ def _judge(ex, verdict) -> None:
 
 def _existing(target, resource, version, parents) -> str:
     """One object per resource for the fuzzer to read and overwrite (never deleted before cleanup)."""
-    memo = target.__dict__.setdefault("_fuzz_existing", {})
-    if resource.item_path not in memo:
-        memo[resource.item_path] = target.create(resource, version=version, parent_ids=parents).path
-    return memo[resource.item_path]
+    return target.memo(
+        ("fuzz-existing", resource.item_path),
+        lambda: target.create(resource, version=version, parent_ids=parents).path,
+    )
 
 
 def _raw_body(case) -> bytes | None:

@@ -14,6 +14,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from conformance.checks.success import is_success
 from conformance.model.strategies import boundary_bodies, full_body, sparse_body, valid_bodies
 from conformance.suite._support.asserts import (
     assert_error,
@@ -236,7 +237,7 @@ def test_delete_removes_and_is_idempotent(target, resource, request):
     version = target.version_for(resource)
     obj = target.create(resource, version=version)
     first = target.delete(resource, obj.path, version=version)
-    expect(200 <= first.status < 300, "IDEM-6", f"DELETE of an existing object got HTTP {first.status}", first)
+    expect(is_success(first.status), "IDEM-6", f"DELETE of an existing object got HTTP {first.status}", first)
     assert_error(target.get(resource, obj.path, version=version), "IDEM-6", 404, "not_found", "GET after DELETE")
     # A soft delete whose flag one query forgets: the item read says 404, the collection still lists it.
     seen = look_for(target, resource, obj.path, version=version)
@@ -254,7 +255,7 @@ def test_delete_removes_and_is_idempotent(target, resource, request):
         record_note(request, "IDEM-6", INCONCLUSIVE, f"whether a deleted object leaves its collection: {seen.reason}")
     second = target.delete(resource, obj.path, version=version)
     expect(
-        200 <= second.status < 300,
+        is_success(second.status),
         "IDEM-6",
         f"DELETE of an already deleted object got HTTP {second.status}; it must succeed and do nothing",
         second,
@@ -262,7 +263,7 @@ def test_delete_removes_and_is_idempotent(target, resource, request):
     assert_error(target.get(resource, obj.path, version=version), "IDEM-6", 404, "not_found", "GET after 2nd DELETE")
     never = target.delete(resource, _fresh(target, resource, version), version=version)
     expect(
-        200 <= never.status < 300 or never.status == 404,
+        is_success(never.status) or never.status == 404,
         "IDEM-6",
         f"DELETE of an id that never existed got HTTP {never.status} (success or 404 conform)",
         never,
@@ -281,7 +282,7 @@ def test_values_at_the_edges_are_stored_or_refused(target, resource):
         path, _ = target.fresh_path(resource, version, parent_ids=parents)
         ex = target.write(resource, path, body, version=version)
         expect(ex.status < 500, "IDEM-1", f"a body the description allows ({what}) got HTTP {ex.status}", ex)
-        if 200 <= ex.status < 300:
+        if is_success(ex.status):
             got = target.get(resource, path, version=version)
             diffs = same_written(resource, version, body, assert_ok(got, "IDEM-4", f"GET after writing {what}"))
             expect(not diffs, "IDEM-4", f"{what} does not read back: " + "; ".join(diffs), got)

@@ -14,6 +14,7 @@ from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import Bundle, RuleBasedStateMachine, initialize, precondition, rule, run_state_machine_as_test
 
+from conformance.checks.success import is_success
 from conformance.model.strategies import valid_bodies
 from conformance.suite._support.asserts import assert_error, assert_ok, diff_states, same_written, writable_state
 from conformance.verdicts.violation import expect
@@ -103,7 +104,7 @@ def _machine(target, resource):
         def delete(self, path):
             was = "an existing" if path in self.written else "an already deleted"
             gone = target.delete(resource, path, version=version)
-            expect(200 <= gone.status < 300, "IDEM-6", f"DELETE of {was} object got HTTP {gone.status}", gone)
+            expect(is_success(gone.status), "IDEM-6", f"DELETE of {was} object got HTTP {gone.status}", gone)
             self.written.pop(path, None)
 
     return CrudModel

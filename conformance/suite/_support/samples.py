@@ -5,18 +5,50 @@ on one resource of the target."""
 
 from __future__ import annotations
 
+import os
+from collections.abc import Callable
+
+import pytest
+
+from conformance.checks.context import CheckContext
 from conformance.http.exchange import Exchange
 from conformance.model import Resource
 from conformance.model.strategies import invalid_cases
+from conformance.suite._support.asserts import exercise
 from conformance.suite._support.target import Target
+
+SpreadTest = Callable[[Target, Resource, CheckContext], None]
+
+
+def spread_test(clause: str) -> SpreadTest:
+    """The test of a per-response clause, marked with it: per resource, the run's spread of responses
+    (:func:`variety`), which the recorder judges as it judges every response; the test makes sure the clause
+    had some of them to judge."""
+
+    def test(target: Target, resource: Resource, ctx: CheckContext) -> None:
+        exercise(clause, variety(target, resource), ctx, f"no response of the spread gives {clause} anything to judge")
+
+    marked: SpreadTest = getattr(pytest.mark, clause.replace("-", "_"))(test)
+    return marked
 
 
 def variety(target: Target, resource: Resource) -> list[Exchange]:
-    """Memoized per resource: the per-response clauses judge the same spread."""
-    cache = target.__dict__.setdefault("_variety", {})
-    if resource.item_path not in cache:
-        cache[resource.item_path] = _variety(target, resource)
-    return cache[resource.item_path]
+    """Kept for the run, per resource: the per-response clauses' tests share one spread, whose findings the
+    recorder files once, under the test that made it. That test run again (a confirmation re-run,
+    ``--confirm``) makes it again, so the re-run judges new responses rather than finding nothing."""
+    test = _current_test()
+    _by, exchanges = target.memo(
+        ("variety", resource.item_path),
+        lambda: (test, _variety(target, resource)),
+        stale=lambda kept: test is not None and kept[0] == test,
+    )
+    return exchanges
+
+
+def _current_test() -> str | None:
+    """The node id of the test running (pytest's ``PYTEST_CURRENT_TEST``: ``<node id> (<phase>)``)."""
+    current = os.environ.get("PYTEST_CURRENT_TEST")
+    return current.rsplit(" ", 1)[0] if current else None
 
 
 def _variety(target: Target, resource: Resource) -> list[Exchange]:

@@ -13,10 +13,12 @@ import secrets
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
 
+from conformance.checks.success import is_success
 from conformance.http.client import UNSET, Client, CreatedObject, Credential, Ledger, TargetError
 from conformance.http.exchange import Exchange
 from conformance.model import Resource, TargetModel
@@ -55,6 +57,18 @@ class Obj:
     body: Any = None  # what was written (the body the target accepted)
 
 
+@dataclass(frozen=True)
+class _Write:
+    """Where and how a body was written: what the probes of a refusal repeat at fresh ids."""
+
+    resource: Resource
+    path: str
+    method: str
+    version: int
+    via: str
+    client: Client | None
+
+
 class SetupFailed(Exception):
     """The target refused a write the suite needs as a precondition (not a verdict)."""
 
@@ -67,6 +81,8 @@ class NoAcceptedBody(SetupFailed):
         super().__init__(message)
         self.refusal = refusal  # the last refusal, as evidence where a caller can conclude more
 
+
+T = TypeVar("T")
 
 MAX_DISCARDS = 8  # bodies refused by the target's own rules before a resource with no accepted body is given up
 
@@ -90,13 +106,23 @@ class Target:
         self.ids = ids
         self.acceptance = Acceptance()
         self.on_gap = on_gap or (lambda gap: None)
+        self._memo: dict[Hashable, Any] = {}
+
+    def memo(self, key: Hashable, build: Callable[[], T], *, stale: Callable[[T], bool] | None = None) -> T:
+        """What the run's tests share, kept for the run: the value kept under ``key``, built by ``build`` the
+        first time it is asked for, and again whenever ``stale`` says the kept one will not do. Keys are tuples
+        whose first item names what is kept (``("parents", item path, version)``)."""
+        if key in self._memo and not (stale is not None and stale(self._memo[key])):
+            return self._memo[key]
+        value = self._memo[key] = build()
+        return value
 
     @property
     def profile(self) -> Profile:
         return self.settings.budget
 
     @property
-    def zone(self):
+    def zone(self) -> ZoneInfo | None:
         return self.settings.zone
 
     def new_id(self, resource: Resource | None = None) -> str:
@@ -127,7 +153,7 @@ class Target:
             CreatedObject(path, version, client.credential, len(resource.chain()))
         )
         ex = client.request(method, path, version=version, via=via, json=body, data=data, resource=resource.name)
-        if claimed and client.credential is not None and not 200 <= ex.status < 300:
+        if claimed and client.credential is not None and not is_success(ex.status):
             self.ledger.discard(client.credential, path)
         return ex
 
@@ -150,7 +176,7 @@ class Target:
     ) -> Exchange:
         client = client or self.client
         ex = client.request("DELETE", path, version=version, resource=resource.name)
-        if 200 <= ex.status < 300 and client.credential is not None:
+        if is_success(ex.status) and client.credential is not None:
             self.ledger.discard(client.credential, path)
             self.acceptance.forget(path)
         return ex
@@ -159,11 +185,7 @@ class Target:
     def shared_parents(self, resource: Resource, version: int | None = None) -> list[str]:
         """Ancestors created once per run and reused, so property tests stay cheap."""
         version = self.version_for(resource) if version is None else version
-        cache = self.__dict__.setdefault("_parents", {})
-        key = (resource.item_path, version)
-        if key not in cache:
-            cache[key] = self.ancestors(resource, version)
-        return cache[key]
+        return self.memo(("parents", resource.item_path, version), lambda: self.ancestors(resource, version))
 
     def ancestors(
         self, resource: Resource, version: int | None = None, via: str = "path", client: Client | None = None
@@ -198,7 +220,7 @@ class Target:
             )
         else:
             ex = self.write(resource, path, body, method=method, version=version, via=via, client=client)
-        if not 200 <= ex.status < 300:
+        if not is_success(ex.status):
             raise SetupFailed(
                 f"could not create a {resource.name} at {path} to test with: HTTP {ex.status} "
                 f"{(ex.envelope or {}).get('error_message', '')!s:.200}"
@@ -231,7 +253,7 @@ class Target:
         for body in itertools.chain(first, candidates(resource, version, fixed, full)):  # lazily: searches cost
             ex = self.write(resource, path, body, method=method, version=version, via=via, client=client)
             if not refused_by_rule(ex):  # accepted, or an answer for the caller to judge (a 5xx is a finding)
-                if 200 <= ex.status < 300:
+                if is_success(ex.status):
                     self.acceptance.accept(resource, version, body, path)
                 return body, ex
             refused = ex
@@ -264,24 +286,13 @@ class Target:
         version = self.version_for(resource) if version is None else version
         ex = self.write(resource, path, body, method=method, version=version, via=via, client=client)
         if refused_by_rule(ex):
-            self._judge_refusal(resource, path, body, clause, what, ex, method, version, via, client)
+            self._judge_refusal(_Write(resource, path, method, version, via, client), body, clause, what, ex)
         assert_written(ex, clause, what)
         self.acceptance.accept(resource, version, body, path)
         return ex
 
-    def _judge_refusal(
-        self,
-        resource: Resource,
-        path: str,
-        body: Any,
-        clause: str,
-        what: str,
-        ex: Exchange,
-        method: str,
-        version: int,
-        via: str,
-        client: Client | None,
-    ) -> None:
+    def _judge_refusal(self, at: _Write, body: Any, clause: str, what: str, ex: Exchange) -> None:
+        resource, path, method, version, via, client = at.resource, at.path, at.method, at.version, at.via, at.client
         reason = (ex.envelope or {}).get("error_message", "")
         refused = f"{what}: refused with 403 validation_failed ({reason!s:.200})"
         if self.acceptance.last_at(path, body):
@@ -298,7 +309,7 @@ class Target:
         ):
             fresh, _ = self.fresh_path(resource, version, parents, via, client)
             probe = self.write(resource, fresh, body, method=probe_method, version=version, via=via, client=client)
-            if 200 <= probe.status < 300:
+            if is_success(probe.status):
                 self.acceptance.accept(resource, version, body, fresh)
                 raise ClauseViolation(
                     probe_clause,
@@ -357,7 +368,7 @@ class Target:
                 interrupted = True
                 leftover.append({"path": obj.path, "reason": "cleanup interrupted"})
                 continue
-            if 200 <= ex.status < 300 or ex.status == 404:
+            if is_success(ex.status) or ex.status == 404:
                 deleted += 1
                 self.ledger.discard(obj.credential, obj.path)
             else:
