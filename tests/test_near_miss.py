@@ -68,3 +68,15 @@ def test_accepted_near_misses_never_reach_the_outputs(certify, reference_server,
         if shown:
             found[where] = shown
     assert found == {}
+
+
+def test_an_accepted_near_miss_is_not_judged_in_the_second_organizations_zone(certify, reference_server):
+    """A near miss of the first key, wrongly accepted, answers with the first organization's objects in its zone:
+    that is AUTH-2's finding alone, never a TIME-3 one against the second organization's zone (found against an
+    independent implementation whose organizations were 16 hours apart)."""
+    zones = ("America/Sao_Paulo", "Pacific/Auckland")
+    handle = reference_server(("auth-key-startswith",), orgs=list(zones))
+    args = ("--profile", "smoke", "--clause", "AUTH-2", "--clause", "TIME-3", "--org-timezone", zones[0])
+    run = certify(args=(*args, "--second-org-timezone", zones[1]), server=handle)
+    verdicts = run.verdicts()
+    assert (verdicts["AUTH-2"], verdicts["TIME-3"]) == ("fail", "pass"), run.stdout[-3000:]

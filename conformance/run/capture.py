@@ -22,6 +22,7 @@ from conformance.http.exchange import Exchange, Finding
 from conformance.suite._support.acceptance import DescriptionGap
 
 PRIMARY_KEY = "$CONFORMANCE_API_KEY"  # how the (redacted) first key appears in a request's headers
+SECOND_KEY = "$CONFORMANCE_SECOND_API_KEY"  # ... and the second
 FINDINGS_PER_CLAUSE = 5
 OBSERVATIONS_CAP = 400
 GAPS_PER_TEST = 20
@@ -81,6 +82,7 @@ class Recorder:
         self.current: Capture | None = None
         self.outside = Capture("session")  # set-up and cleanup requests
         self._second = CheckContext(ctx.model, second_zone)
+        self._anyone = CheckContext(ctx.model, None)  # answers to other credentials: whose zone is unknown
 
     def begin(self, test_id: str) -> Capture:
         self.current = Capture(test_id)
@@ -100,9 +102,12 @@ class Recorder:
     def observe(self, exchange: Exchange) -> None:
         """Zone-dependent judgements (TIME-3) use each organization's own zone: the run-level
         zone inference takes the first organization's responses only, and a second
-        organization's responses are judged exactly when its zone is given."""
-        primary = exchange.request_headers.get("Authorization", "").endswith(PRIMARY_KEY)
-        ctx = self.ctx if primary else self._second
+        organization's responses are judged exactly when its zone is given. A success answering any other
+        credential (a near miss of a key, wrongly accepted: AUTH-2's finding) shows some organization's
+        object in that organization's zone, which may be either: its offsets are not judged against one."""
+        sent = exchange.request_headers.get("Authorization", "")
+        primary = sent.endswith(PRIMARY_KEY)
+        ctx = self.ctx if primary else self._second if sent.endswith(SECOND_KEY) else self._anyone
         errors: dict[str, str] = {}
 
         def broken(check: checks.Check, exc: Exception) -> None:  # only its own clause is an ``error``

@@ -3,15 +3,22 @@
     python tests/independent/evaluate.py                 # clean + every fault
     python tests/independent/evaluate.py --only clean    # the clean run only
     python tests/independent/evaluate.py --faults 'TIME-1:microseconds,IDEM-3:put-merges'
+    python tests/independent/evaluate.py --impl second   # the second implementation (Dispatch, Werkzeug)
 
 Each run: start the server (in this process), `conformance run --profile smoke --openapi
 tests/independent/openapi.yaml` against it, read certification.json. Results are also written
 to tests/independent/results/summary.json, reports to tests/independent/results/<run>/.
+With `--impl second`: tests/independent/second/ (server.py, openapi.json), results under
+tests/independent/results/second/, and the server's non-client-chosen path parameters passed as
+`--path-param NAME=VALUE`. `--jobs N` runs N fault runs at a time.
 """
 
 from __future__ import annotations
 
 import argparse
+import concurrent.futures
+import functools
+import importlib.util
 import json
 import os
 import re
@@ -27,6 +34,43 @@ sys.path.insert(0, str(HERE))
 import server  # noqa: E402
 
 RESULTS = HERE / "results"
+SECOND = HERE / "second"
+
+
+@functools.cache
+def load_second():
+    spec = importlib.util.spec_from_file_location("dispatch_server", SECOND / "server.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["dispatch_server"] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+IMPLS = {
+    # name: (server module loader, description, results dir)
+    "postbox": (lambda: server, lambda variant: description(variant), RESULTS),
+    "second": (load_second, lambda variant: second_description(variant), RESULTS / "second"),
+}
+
+
+def second_description(variant: str | None) -> Path:
+    """The second implementation's description, or a variant of it (written under results/second/)."""
+    path = SECOND / "openapi.json"
+    if not variant:
+        return path
+    doc = json.loads(path.read_text())
+    if variant == "min-version":  # the README's optional convention, x-spec-min-version, on the later fields
+        for schema in doc["components"]["schemas"].values():
+            for prop in schema.get("properties", {}).values():
+                m = re.match(r"Version (\d+) and later only", prop.get("description", ""))
+                if m:
+                    prop["x-spec-min-version"] = int(m.group(1))
+    else:
+        raise SystemExit(f"unknown variant {variant}")
+    out = RESULTS / "second" / f"openapi-{variant}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(doc, indent=1))
+    return out
 
 
 def description(variant: str | None) -> Path:
@@ -45,10 +89,18 @@ def description(variant: str | None) -> Path:
     return out
 
 
-def run_suite(faults: tuple[str, ...], name: str, profile: str, extra: list[str], variant: str | None = None) -> dict:
-    openapi = description(variant)
-    handle = server.start(faults)
-    report = RESULTS / name
+def run_suite(
+    faults: tuple[str, ...],
+    name: str,
+    profile: str,
+    extra: list[str],
+    variant: str | None = None,
+    impl: str = "postbox",
+) -> dict:
+    load, describe, results = IMPLS[impl]
+    openapi = describe(variant)
+    handle = load().start(faults)
+    report = results / name
     report.mkdir(parents=True, exist_ok=True)
     for old in report.glob("*"):
         if old.is_file():
@@ -74,8 +126,10 @@ def run_suite(faults: tuple[str, ...], name: str, profile: str, extra: list[str]
         profile,
         "--report-dir",
         str(report),
-        *extra,
     ]
+    for pname, pvalue in getattr(handle, "path_params", {}).items():
+        cmd += ["--path-param", f"{pname}={pvalue}"]
+    cmd += extra
     t0 = time.monotonic()
     try:
         proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
@@ -109,19 +163,26 @@ def failing(result: dict, must_only: bool = True) -> list[str]:
 
 def main() -> int:
     ap = argparse.ArgumentParser()
+    ap.add_argument("--impl", choices=sorted(IMPLS), default="postbox", help="implementation under test")
+    ap.add_argument("--jobs", type=int, default=1, help="fault runs at a time")
     ap.add_argument("--only", choices=["clean", "faults"], default=None)
     ap.add_argument("--faults", default="", help="comma-separated fault names (default: all)")
     ap.add_argument("--profile", default="smoke")
-    ap.add_argument("--variant", default=None, help="description variant for the clean run: bare-email")
+    ap.add_argument(
+        "--variant",
+        default=None,
+        help="description variant: bare-email (postbox, clean run only); min-version (second, every run)",
+    )
     ap.add_argument("extra", nargs="*", help="extra arguments for conformance run (after --)")
     args = ap.parse_args()
-    RESULTS.mkdir(exist_ok=True)
-    summary_path = RESULTS / "summary.json"
+    load, _, results = IMPLS[args.impl]
+    results.mkdir(parents=True, exist_ok=True)
+    summary_path = results / "summary.json"
     summary = json.loads(summary_path.read_text()) if summary_path.exists() else {}
 
     if args.only in (None, "clean"):
         label = "clean" + (f"-{args.variant}" if args.variant else "")
-        clean = run_suite((), label, args.profile, args.extra, args.variant)
+        clean = run_suite((), label, args.profile, args.extra, args.variant, impl=args.impl)
         summary[label] = clean
         summary_path.write_text(json.dumps(summary, indent=1))
         print(f"\n== {label} run: exit {clean['exit']} ({clean['seconds']} s)")
@@ -135,11 +196,19 @@ def main() -> int:
             print(clean["stderr"])
 
     if args.only in (None, "faults"):
-        names = [n for n in args.faults.split(",") if n] or list(server.FAULTS)
-        rows = summary.setdefault("faults", {})
-        for name in names:
+        names = [n for n in args.faults.split(",") if n] or list(load().FAULTS)
+        fault_variant = args.variant if args.impl == "second" else None
+        suffix = f"-{fault_variant}" if fault_variant else ""
+        rows = summary.setdefault("faults" + suffix, {})
+
+        def one(name: str) -> dict:
             safe = re.sub(r"[^A-Za-z0-9_.-]+", "_", name)
-            res = run_suite((name,), "fault_" + safe, args.profile, args.extra)
+            return run_suite((name,), "fault_" + safe + suffix, args.profile, args.extra, fault_variant, impl=args.impl)
+
+        pool = concurrent.futures.ThreadPoolExecutor(max(1, args.jobs))
+        futures = {name: pool.submit(one, name) for name in names}
+        for name in names:
+            res = futures[name].result()
             rows[name] = res
             summary_path.write_text(json.dumps(summary, indent=1))
             exp = name.split(":")[0]
@@ -151,10 +220,11 @@ def main() -> int:
                 flush=True,
             )
 
-    if summary.get("faults"):
+    table = "faults" + (f"-{args.variant}" if args.impl == "second" and args.variant else "")
+    if summary.get(table):
         print("\n| fault | expected clause | caught? | other failing clauses |")
         print("| --- | --- | --- | --- |")
-        for name, res in summary["faults"].items():
+        for name, res in summary[table].items():
             exp = name.split(":")[0]
             fails = failing(res, must_only=False)
             print(
