@@ -11,7 +11,7 @@ import pytest
 
 from conformance.http.exchange import Finding
 from conformance.run import workers
-from conformance.run.results import suite_error
+from conformance.run.results import TestResult, suite_error
 from conformance.run.state import RunState
 from conformance.spec import catalogue
 from conformance.verdicts.decide import TestRecord
@@ -24,11 +24,10 @@ def log_report(state: RunState, report: pytest.TestReport) -> None:
             _lost(state, report)
         return
     try:
-        info = workers.from_wire(wire)
-        _merge_result(state, report, info)
+        _merge_result(state, report, TestResult.from_wire(wire))
     except Exception as exc:  # a result the suite cannot read is this test's error, not the run's end
         rec = state.tests.setdefault(report.nodeid, TestRecord(report.nodeid, []))
-        rec.outcome, rec.message = "error", suite_error([], "reading this test's result", exc)["message"]
+        rec.outcome, rec.message = "error", suite_error([], "reading this test's result", exc).message
 
 
 def _lost(state: RunState, report: pytest.TestReport) -> None:
@@ -61,24 +60,24 @@ def _clauses_by_nodeid(nodeid: str) -> list[str]:
     return out
 
 
-def _merge_result(state: RunState, report: pytest.TestReport, info: dict[str, Any]) -> None:
-    rec = state.tests.setdefault(report.nodeid, TestRecord(report.nodeid, info["clauses"]))
+def _merge_result(state: RunState, report: pytest.TestReport, result: TestResult) -> None:
+    rec = state.tests.setdefault(report.nodeid, TestRecord(report.nodeid, result.clauses))
     rec.duration += report.duration
-    if report.failed or info.get("kind") == "error":
-        kind = info.get("kind", "error")
+    if report.failed or result.kind == "error":
+        kind = result.kind or "error"
         if report.when != "call" or kind in ("error", "setup"):
             if rec.outcome != "failed":
                 rec.outcome = "error"
-                rec.message = info.get("message", "")
-                rec.traceback = info.get("traceback", "")
+                rec.message = result.message
+                rec.traceback = result.traceback
         else:
             rec.outcome = "failed"
-            rec.message = info.get("message", "")
-            rec.violation = info.get("violation")
+            rec.message = result.message
+            rec.violation = result.violation
     elif report.skipped and rec.outcome == "passed":
         rec.outcome = "skipped"
-        rec.message = info.get("message", "")
-    capture = info.get("capture")
+        rec.message = result.message
+    capture = result.capture
     if capture:
         rec.findings.extend(Finding.from_dict(f) for f in capture["findings"])
         for cid, n in capture["checked"].items():
@@ -88,11 +87,11 @@ def _merge_result(state: RunState, report: pytest.TestReport, info: dict[str, An
         state.keyed.update(capture.get("keyed", {}))
         state.observe(capture.get("observations", []))
         state.add_gaps(capture.get("gaps", []))
-    for note in info.get("notes", []):
+    for note in result.notes:
         if note not in rec.notes:
             rec.notes.append(note)
-    if info.get("confirmation"):
-        rec.confirmation = info["confirmation"]
+    if result.confirmation:
+        rec.confirmation = result.confirmation
 
 
 def take_over(state: RunState, output: dict[str, Any]) -> None:

@@ -19,7 +19,7 @@ import pytest
 
 from conformance._compat import runtestprotocol
 from conformance.run.capture import Recorder
-from conformance.run.workers import from_wire, to_wire
+from conformance.run.results import TestResult
 
 
 class Confirmer:
@@ -43,9 +43,9 @@ class Confirmer:
                 reproduced.update(charged & charged_clauses(again))
             wire = getattr(reports[-1], "conformance", None)
             if wire is not None:
-                info = from_wire(wire)
-                info["confirmation"] = {"attempts": self.runs, "reproduced": {c: reproduced[c] for c in charged}}
-                reports[-1].conformance = to_wire(info)
+                result = TestResult.from_wire(wire)
+                result.confirmation = {"attempts": self.runs, "reproduced": {c: reproduced[c] for c in charged}}
+                reports[-1].conformance = result.to_wire()
         for report in reports:
             ihook.pytest_runtest_logreport(report=report)
         ihook.pytest_runtest_logfinish(nodeid=item.nodeid, location=item.location)
@@ -57,10 +57,10 @@ def charged_clauses(reports: list[Any]) -> set[str]:
     out: set[str] = set()
     for report in reports:
         wire = getattr(report, "conformance", None)
-        info = from_wire(wire) if wire is not None else {}
-        violation = info.get("violation") or {}
+        result = TestResult.from_wire(wire) if wire is not None else TestResult([])
+        violation = result.violation or {}
         if report.failed and report.when == "call" and violation.get("clause"):
             out.add(violation["clause"])
-        for finding in (info.get("capture") or {}).get("findings", []):
+        for finding in (result.capture or {}).get("findings", []):
             out.add(finding["clause"])
     return out

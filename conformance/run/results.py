@@ -4,7 +4,8 @@ filed on its exchanges, its notes. Everything in it is redacted, and so is what 
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
 
 import pytest
 
@@ -18,6 +19,38 @@ from conformance.verdicts.notes import notes_of
 from conformance.verdicts.violation import ClauseViolation, find_violation
 
 MESSAGE_CHARS = 3000
+
+
+FailureKind = Literal["violation", "setup", "error"]
+
+
+@dataclass
+class TestResult:
+    """What one phase (set-up, call, teardown) of one test hands the controller: the one shape written where the
+    test ran (:class:`ResultCapture`), re-read for ``--confirm`` (:mod:`conformance.run.confirm`) and merged in
+    the controller (:mod:`conformance.run.collect`). It crosses xdist as JSON text (:mod:`conformance.run.workers`).
+    """
+
+    __test__ = False  # not a pytest test class, whatever its name
+
+    clauses: list[str]
+    kind: FailureKind | None = None  # why the phase failed: a clause violation, a precondition, the suite itself
+    message: str = ""
+    violation: dict[str, Any] | None = None  # {"clause", "evidence"} of a clause violation
+    traceback: str = ""  # of a suite error
+    capture: dict[str, Any] | None = None  # the check layer's findings on the test's exchanges (teardown)
+    notes: list[dict[str, str]] = field(default_factory=list)
+    confirmation: dict[str, Any] | None = None  # --confirm: how often its findings reproduced
+    when: str | None = None
+
+    def to_wire(self) -> str:
+        data = asdict(self)
+        return workers.to_wire({k: v for k, v in data.items() if k == "clauses" or v not in (None, "", [])})
+
+    @classmethod
+    def from_wire(cls, wire: str) -> TestResult:
+        data = workers.from_wire(wire)
+        return cls(**{"clauses": [], **{k: v for k, v in data.items() if k in cls.__dataclass_fields__}})
 
 
 class ResultCapture:
@@ -42,19 +75,17 @@ class ResultCapture:
         report = outcome.get_result()
         clauses = clauses_of(item)
         try:
-            info = _test_result(state, item, call, report, clauses)
+            result = _test_result(state, item, call, report, clauses)
             _redact_report(item.config, report, state.redactor)
-            report.conformance = workers.to_wire(info)
+            report.conformance = result.to_wire()
         except Exception as exc:
-            report.conformance = workers.to_wire(suite_error(clauses, "recording this test's result", exc))
+            report.conformance = suite_error(clauses, "recording this test's result", exc).to_wire()
         if state.is_worker:
             problem = workers.unsendable(item.config, report)
             if problem is not None:
                 _make_sendable(item.config, report)
                 reason = f"the test's data could not be handed to the controller ({problem})"
-                report.conformance = workers.to_wire(
-                    {"clauses": clauses, "kind": "error", "message": reason, "when": call.when}
-                )
+                report.conformance = TestResult(clauses, "error", reason, when=call.when).to_wire()
 
 
 def clauses_of(item: pytest.Item) -> list[str]:
@@ -68,30 +99,30 @@ def clauses_of(item: pytest.Item) -> list[str]:
 
 def _test_result(
     state: RunState, item: pytest.Item, call: pytest.CallInfo, report: pytest.TestReport, clauses: list[str]
-) -> dict[str, Any]:
+) -> TestResult:
     redactor = state.redactor
-    info: dict[str, Any] = {"clauses": clauses}
+    result = TestResult(clauses)
     if call.excinfo is not None and report.failed:
         violation = find_violation(call.excinfo.value)
         if violation is not None:
-            info["kind"] = "violation"
-            info["violation"] = {
+            result.kind = "violation"
+            result.violation = {
                 "clause": violation.clause,
                 "evidence": redactor.obj(violation.exchange.evidence()) if violation.exchange else None,
             }
         elif call.excinfo.errisinstance(SetupFailed):
-            info["kind"] = "setup"
+            result.kind = "setup"
         else:
-            info["kind"] = "error"
-            info["traceback"] = _suite_traceback(call.excinfo, redactor)
-        info["message"] = _message(call.excinfo, violation, redactor)
+            result.kind = "error"
+            result.traceback = _suite_traceback(call.excinfo, redactor)
+        result.message = _message(call.excinfo, violation, redactor)
     elif report.skipped and isinstance(report.longrepr, tuple):
-        info["message"] = redactor.text(str(report.longrepr[2]))
+        result.message = redactor.text(str(report.longrepr[2]))
     if call.when == "teardown" and state.recorder.current is not None:
-        info["capture"] = redactor.obj(state.recorder.current.to_dict())
+        result.capture = redactor.obj(state.recorder.current.to_dict())
     if call.when == "teardown":
-        info["notes"] = redactor.obj(notes_of(report))
-    return info
+        result.notes = redactor.obj(notes_of(report))
+    return result
 
 
 TRACEBACK_CHARS = 6000
@@ -113,9 +144,9 @@ def _suite_traceback(excinfo: pytest.ExceptionInfo, redactor: Redactor) -> str:
     return redactor.text(text[-TRACEBACK_CHARS:])
 
 
-def suite_error(clauses: list[str], doing: str, exc: BaseException) -> dict[str, Any]:
+def suite_error(clauses: list[str], doing: str, exc: BaseException) -> TestResult:
     """The result of a test the suite itself could not record: its clauses are ``error``, with the reason."""
-    return {"clauses": clauses, "kind": "error", "message": f"the suite failed {doing}: {type(exc).__name__}: {exc}"}
+    return TestResult(clauses, "error", f"the suite failed {doing}: {type(exc).__name__}: {exc}")
 
 
 def _make_sendable(config: pytest.Config, report: pytest.TestReport) -> None:
