@@ -116,19 +116,25 @@ class _Prepared:
     sock: socket.socket
 
 
-def _prepare(
-    *,
-    host: str,
-    port: int,
-    https: bool,
-    description: str | None,
-    faults: Sequence[str],
-    variants: Sequence[str],
-    orgs: Sequence[OrgSpec] | None,
-    base_path: str,
-    log_config: Any,
-    path_params: Mapping[str, str] | None = None,
-) -> _Prepared:
+@dataclass(frozen=True)
+class _Options:
+    """What to serve: :func:`start_server`'s and :func:`serve_forever`'s arguments, as one value."""
+
+    host: str
+    port: int
+    https: bool
+    description: str | None
+    faults: Sequence[str]
+    variants: Sequence[str]
+    orgs: Sequence[OrgSpec] | None
+    base_path: str
+    path_params: Mapping[str, str] | None
+
+
+def _prepare(options: _Options, log_config: Any) -> _Prepared:
+    host, port, https, description, faults, variants, orgs, base_path, path_params = (
+        getattr(options, f) for f in _Options.__dataclass_fields__
+    )
     switches = select(faults, variants)
     source = str(description or facts.reference_openapi_path())
     model = load_model(source, path_params=path_params)
@@ -221,18 +227,8 @@ def start_server(
     or ``(zone, key)`` pairs; by default America/Chicago and Asia/Kolkata with random keys. ``path_params``:
     values of the description's path parameters the client does not choose (only those values are served).
     """
-    prepared = _prepare(
-        host=host,
-        port=port,
-        https=https,
-        description=description,
-        faults=faults,
-        variants=variants,
-        orgs=orgs,
-        base_path=base_path,
-        log_config=None,
-        path_params=path_params,
-    )
+    options = _Options(host, port, https, description, faults, variants, orgs, base_path, path_params)
+    prepared = _prepare(options, log_config=None)
     handle, server = prepared.handle, prepared.server
     thread = threading.Thread(
         target=server.run,
@@ -267,18 +263,8 @@ def serve_forever(
     path_params: Mapping[str, str] | None = None,
 ) -> None:
     """Serve in the foreground until interrupted, after printing how to reach the server."""
-    prepared = _prepare(
-        host=host,
-        port=port,
-        https=https,
-        description=description,
-        faults=faults,
-        variants=variants,
-        orgs=orgs,
-        base_path=base_path,
-        log_config=uvicorn.config.LOGGING_CONFIG,
-        path_params=path_params,
-    )
+    options = _Options(host, port, https, description, faults, variants, orgs, base_path, path_params)
+    prepared = _prepare(options, log_config=uvicorn.config.LOGGING_CONFIG)
     handle = prepared.handle
     out = out or sys.stdout
     print(f"base URL:    {handle.base_url}", file=out)
