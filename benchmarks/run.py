@@ -60,7 +60,8 @@ from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 DURATIONS = 8  # the suite's slowest tests, shown from its own --durations output
-PARTS = ("profiles", "overhead", "xdist", "scale")
+PARTS = ("profiles", "overhead", "xdist", "scale", "remote")
+RTTS = (40.0, 100.0)
 PROFILES = ("smoke", "standard", "certification")
 SCALE_SIZES = (4, 40, 200)
 SCALE_PROFILE = "smoke"
@@ -453,6 +454,8 @@ class Results:
     scale: list[ScalePoint] = field(default_factory=list)
     scale_profile: str = SCALE_PROFILE
     scale_args: tuple[str, ...] = ()
+    remote: list[Any] = field(default_factory=list)  # remote.RemoteRow
+    remote_profile: str = "standard"
 
     def tables(self) -> list[tuple[str, str, list[str], list[list[str]], list[str]]]:
         """(part, title, header, rows, notes) of every part that ran."""
@@ -585,6 +588,19 @@ class Results:
             out.append(
                 ("scale", "(d) Scale: synthetic descriptions served by the reference server", header, rows, notes)
             )
+        if self.remote:
+            import remote
+
+            notes = [
+                "A loopback TCP proxy of the project's own (`benchmarks/latency.py`) holds each chunk half the round "
+                "trip in each direction; TLS passes through it untouched.",
+                "Requests: from the run's record (`run.requests`); schemathesis': counted by the server.",
+                "Peak connections: open at once through the proxy. Critical path: the slowest single test.",
+                f"`--workers auto` measures the round trip and runs one worker per {remote_rtt_step():g} ms of it "
+                "(up to 8), within `--max-connections` (default 16).",
+            ]
+            title = f"(e) Remote: `--profile {self.remote_profile}` direct and across a network, and the peer"
+            out.append(("remote", title, remote.REMOTE_HEADER, remote.table(self.remote), notes))
         return out
 
     def print_tables(self) -> None:
@@ -594,6 +610,12 @@ class Results:
                 print(line)
             for note in notes:
                 print(f"  {note}")
+
+
+def remote_rtt_step() -> float:
+    from conformance.run.config import REMOTE_RTT_MS
+
+    return REMOTE_RTT_MS
 
 
 def machine(load: bool = True) -> str:
@@ -760,6 +782,14 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--scale-cprofile", metavar="FILE", help="also run the largest scale size once under cProfile")
     p.add_argument("--importtime", action="store_true", help="also list the heaviest imports (-X importtime)")
+    p.add_argument(
+        "--rtt-ms",
+        type=_csv(float),
+        default=RTTS,
+        metavar="MS,MS",
+        help="the remote part's added round trips (default 40,100)",
+    )
+    p.add_argument("--remote-profile", default="standard", help="the remote part's profile (default standard)")
     p.add_argument("--replay-worker", nargs=3, help=argparse.SUPPRESS)
     return p
 
@@ -822,6 +852,16 @@ def main(argv: list[str] | None = None) -> int:
                     flush=True,
                 )
                 _stderr_tail(point.run)
+        if "remote" in args.only:
+            sys.path.insert(0, str(Path(__file__).resolve().parent))
+            import remote
+
+            rtts = ", ".join(f"{r:g} ms" for r in args.rtt_ms)
+            print(
+                f"\n== remote, profile {args.remote_profile}: direct and through a proxy adding {rtts} ==", flush=True
+            )
+            results.remote = remote.measure(list(args.rtt_ms), args.remote_profile, work / "remote")
+            results.remote_profile = args.remote_profile
         results.print_tables()
         if args.importtime:
             run_importtime(args.profile, work)

@@ -40,6 +40,21 @@ from conformance.http.transport import (
 )
 
 UNSET: Any = object()
+DEFAULT_CONNECTIONS = 8
+
+
+class RequestCount:
+    """Requests this process sent (every attempt), for the record: thread-safe."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.value = 0
+
+    def add(self) -> None:
+        with self._lock:
+            self.value += 1
+
+
 _OBSERVING = threading.Lock()
 
 
@@ -131,6 +146,7 @@ class Client:
         max_body: int = DEFAULT_MAX_BODY,
         ledger: Ledger | None = None,
         pacer: Callable[[], None] | None = None,
+        max_connections: int = DEFAULT_CONNECTIONS,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.credential = credential
@@ -146,7 +162,10 @@ class Client:
         self.session = requests.Session()
         self.session.trust_env = False  # no proxies or netrc credentials from the environment
         self.session.headers.update({"User-Agent": "conformance-suite", "Accept": "application/json"})
-        adapter = WatchedAdapter(pool_connections=4, pool_maxsize=8, max_retries=0)
+        # A hard cap: a thread that finds every connection busy waits for one (--max-connections is a promise
+        # to the vendor's staging server, shared by this process's threads and both keys' clients).
+        adapter = WatchedAdapter(pool_connections=1, pool_maxsize=max_connections, pool_block=True, max_retries=0)
+        self.sent = RequestCount()  # shared with with_credential() copies
         self.session.mount("https://", adapter)
         self.session.mount("http://", adapter)
         self._host = urlsplit(self.base_url).netloc
@@ -240,6 +259,7 @@ class Client:
         self, method: str, url: str, headers: dict[str, str], body: bytes | None, credential: Any
     ) -> Exchange:
         started = time.monotonic()
+        self.sent.add()
         watch = Watch(started + self.timeout * 3)
         CURRENT.watch = watch
         WATCHDOG.add(watch)

@@ -99,6 +99,7 @@ def _identity(data: dict[str, Any]) -> str:
         ("Finished", run.get("finished_at")),
         ("Duration", f"{float(duration):.1f} s" if isinstance(duration, int | float) else duration),
         ("Workers", run.get("workers")),
+        ("Requests", _requests(run)),
         ("OpenAPI description", openapi.get("source")),
         ("OpenAPI sha256", openapi.get("sha256")),
         ("Organization time zone", run.get("org_timezone")),
@@ -118,6 +119,19 @@ def _identity(data: dict[str, Any]) -> str:
         cells += f'<tr data-key="settings"><th>Settings</th><td><details><summary>{len(settings)} settings'
         cells += f"</summary><table>{items}</table></details></td></tr>"
     return f'<table id="run-identity">{cells}</table>'
+
+
+def _requests(run: dict[str, Any]) -> str | None:
+    """How many requests, over what round trip, with how much in flight at once."""
+    if run.get("requests") is None:
+        return None
+    rtt, conc = run.get("rtt_ms"), run.get("concurrency") or {}
+    text = f"{run['requests']:,}"
+    if isinstance(rtt, int | float):
+        text += f", round trip {rtt:g} ms"
+    if conc:
+        text += f", at most {conc.get('max_connections')} connections ({conc.get('connections_per_worker')} per worker)"
+    return text
 
 
 def _certifiable(data: dict[str, Any]) -> str:

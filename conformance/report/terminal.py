@@ -145,6 +145,11 @@ def render(
     for part in _tables(data, width):
         console.print(part)
     console.print(_totals(data))
+    if run.get("requests"):
+        rtt = run.get("rtt_ms")
+        where = f" over a {rtt:g} ms round trip" if isinstance(rtt, int | float) else ""
+        workers = (run.get("concurrency") or {}).get("workers", run.get("workers"))
+        console.print(f"{run['requests']:,} requests in {run.get('duration_s')} s{where}, {workers} worker(s)")
     if data["certifiable"]:
         console.print(Text("Certifiable: yes", style="bold green"))
     else:

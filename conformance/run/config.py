@@ -9,6 +9,7 @@ variable, else from a config file in the working directory (``conformance.toml``
 from __future__ import annotations
 
 import difflib
+import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
@@ -24,6 +25,12 @@ MAX_CONFIRM = 10  # re-runs per failing test; beyond this a flaky target is a fl
 MAX_AUTO_WORKERS = 4  # beyond this, workers' start-up outweighs the ~200 tests they share, and a vendor's
 # staging server sees more concurrent clients than a politeness default should send
 MAX_WORKERS = 64
+DEFAULT_MAX_CONNECTIONS = 16
+# A target farther than this round trip keeps the suite waiting on the network more than on its CPUs: then
+# ``--workers auto`` runs one worker per this many milliseconds of round trip (up to MAX_REMOTE_WORKERS), so
+# that requests overlap across the wire as they would from a client with many connections.
+REMOTE_RTT_MS = 5.0
+MAX_REMOTE_WORKERS = 8
 
 
 class ConfigError(Exception):
@@ -148,6 +155,13 @@ OPTIONS: tuple[Option, ...] = (
         kind="count",
         metavar="N|auto",
     ),
+    Option(
+        "--max-connections",
+        "max_connections",
+        f"most connections open to the target at once, across all workers (default {DEFAULT_MAX_CONNECTIONS})",
+        kind="int",
+        metavar="N",
+    ),
     Option("--clause", "clause", "run only these clauses (ID, group or glob; repeatable)", kind="list", metavar="ID"),
     Option(
         "--report-dir",
@@ -199,6 +213,7 @@ class Settings:
     confirm: int | None = None
     workers: str | int = "auto"
     max_rps: float | None = None
+    max_connections: int = DEFAULT_MAX_CONNECTIONS
     report_dir: str = "reports"
     timeout: float = 10.0
     api_key: str | None = None
@@ -335,17 +350,18 @@ def _from_env(opt: Option, raw: str) -> Any:
     return raw
 
 
-def worker_count(workers: str | int) -> int:
-    """How many xdist workers ``--workers`` asks for (1: none, everything in one process)."""
+def worker_count(
+    workers: str | int, rtt_ms: float | None = None, max_connections: int = DEFAULT_MAX_CONNECTIONS
+) -> int:
+    """How many xdist workers ``--workers`` asks for (1: none, everything in one process). ``auto`` follows the
+    CPUs, and the target's round trip (``rtt_ms``) where the network, not the CPUs, is what the run waits on;
+    never more workers than ``max_connections`` (each keeps one connection at least)."""
     if workers == "auto":
-        try:
-            usable = len(os.sched_getaffinity(0))  # a container's CPU set, not the host's
-        except AttributeError:
-            usable = os.cpu_count() or 1
-        quota = cpu_quota()
-        if quota is not None:
-            usable = min(usable, quota)
-        return max(1, min(usable, MAX_AUTO_WORKERS))
+        cpus = _cpu_workers()
+        wanted = cpus
+        if rtt_ms is not None and rtt_ms >= REMOTE_RTT_MS:
+            wanted = max(cpus, min(MAX_REMOTE_WORKERS, math.ceil(rtt_ms / REMOTE_RTT_MS)))
+        return max(1, min(wanted, max_connections))
     try:
         count = int(workers)
     except (TypeError, ValueError):
@@ -353,6 +369,22 @@ def worker_count(workers: str | int) -> int:
     if not 1 <= count <= MAX_WORKERS:
         raise ConfigError(f"--workers must be between 1 and {MAX_WORKERS}, or auto")
     return count
+
+
+def connections_per_worker(max_connections: int, workers: int) -> int:
+    """Each worker's share of ``--max-connections`` (the pool it may open; threads beyond it wait)."""
+    return max(1, max_connections // max(1, workers))
+
+
+def _cpu_workers() -> int:
+    try:
+        usable = len(os.sched_getaffinity(0))  # a container's CPU set, not the host's
+    except AttributeError:
+        usable = os.cpu_count() or 1
+    quota = cpu_quota()
+    if quota is not None:
+        usable = min(usable, quota)
+    return max(1, min(usable, MAX_AUTO_WORKERS))
 
 
 CPU_MAX = Path("/sys/fs/cgroup/cpu.max")
@@ -386,9 +418,20 @@ def validate(s: Settings) -> None:
             raise ConfigError(f"{flag} must be an integer, not {value!r}") from None
         if getattr(s, dest) < least:
             raise ConfigError(f"{flag} must be at least {least}")
+    try:
+        s.max_connections = int(s.max_connections)
+    except (TypeError, ValueError):
+        raise ConfigError(f"--max-connections must be an integer, not {s.max_connections!r}") from None
+    if not 1 <= s.max_connections <= 1024:
+        raise ConfigError("--max-connections must be between 1 and 1024")
     if s.workers != "auto":
         worker_count(s.workers)
         s.workers = int(s.workers)
+        if s.workers > s.max_connections:
+            raise ConfigError(
+                f"--workers {s.workers} needs at least as many connections: raise --max-connections "
+                f"(now {s.max_connections})"
+            )
     if s.max_rps is not None:
         try:
             s.max_rps = float(s.max_rps)

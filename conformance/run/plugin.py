@@ -19,13 +19,14 @@ from typing import Any
 
 import pytest
 
+from conformance.http.redact import Redactor
 from conformance.model import DescriptionError, load_model
 from conformance.run import interrupts
 from conformance.run.config import OPTIONS, ConfigError, resolve, worker_count
 from conformance.run.record import description_findings, write_bundle
 from conformance.run.results import ResultCapture, clauses_of
-from conformance.run.session import RunSession
-from conformance.run.state import PACKAGE_DIR, STATE, SUITE_DIR, RunState, configure_hypothesis
+from conformance.run.session import RunSession, measure_rtt
+from conformance.run.state import PACKAGE_DIR, RTT_MS, STATE, SUITE_DIR, RunState, configure_hypothesis
 from conformance.spec import catalogue
 from conformance.verdicts.certifiability import CERTIFICATION_PROFILE
 
@@ -115,9 +116,14 @@ def _parallelize(config: pytest.Config) -> None:
     if config.getoption("usepdb", False) or config.getoption("collectonly", False) or not _is_suite_run(config):
         return
     try:
-        count = worker_count(wanted)
+        settings = resolve(_cli_values(config))
     except ConfigError:
         return  # pytest_configure reports it, on one line
+    rtt = None
+    if wanted == "auto" and settings.base_url:  # a given target: is it near (CPU-bound run) or far?
+        rtt = measure_rtt(settings, Redactor([settings.api_key, settings.second_api_key]))
+        config.stash[RTT_MS] = rtt
+    count = worker_count(wanted, rtt, settings.max_connections)
     if count > 1:
         config.option.numprocesses = count
 

@@ -15,7 +15,7 @@ from conformance import __version__
 from conformance.checks import times
 from conformance.http.exchange import Finding
 from conformance.model import TargetModel
-from conformance.run.config import OPTIONS, Settings
+from conformance.run.config import OPTIONS, Settings, connections_per_worker
 from conformance.run.state import GAPS_CAP, PACKAGE_DIR, SUITE_DIR, RunState
 from conformance.verdicts.certifiability import selection_weakenings, settings_weakenings
 from conformance.verdicts.decide import RunRecord, TestRecord, certifiability, decide, exit_code
@@ -121,6 +121,13 @@ def build_record(state: RunState, unreachable: str | None = None) -> RunRecord:
         "settings": s.public(),
         "pytest_args": state.redactor.obj(passthrough_args(state.config)),
         "workers": _worker_count(state.config),
+        "requests": state.requests,
+        "rtt_ms": state.rtt_ms,
+        "concurrency": {
+            "workers": state.workers,
+            "connections_per_worker": connections_per_worker(s.max_connections, state.workers),
+            "max_connections": s.max_connections,
+        },
         "python": sys.version.split()[0],
         "platform": sys.platform,
         "tzdata": times.tzdata_version(),

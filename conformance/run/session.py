@@ -4,6 +4,7 @@ end: cleanup, the record, the reports, the exit code."""
 
 from __future__ import annotations
 
+import statistics
 import sys
 from typing import Any
 
@@ -27,9 +28,12 @@ class RunSession:
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_sessionstart(self, session: pytest.Session) -> None:
-        if not self.state.is_worker:
-            _resolve_target(self.state)
-        self.state.connect()
+        state = self.state
+        if not state.is_worker:
+            _resolve_target(state)
+            if state.rtt_ms is None and state.fatal is None:
+                state.rtt_ms = measure_rtt(state.settings, state.redactor)
+        state.connect()
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_configure_node(self, node: Any) -> None:
@@ -75,13 +79,20 @@ def _finish(state: RunState, session: pytest.Session) -> None:
     cleanup = state.target.cleanup() if state.target is not None else {}
     outside = state.recorder.outside.to_dict()
     throttled = state.target.client.throttled if state.target is not None else []
+    sent = state.target.client.sent.value if state.target is not None else 0
     if state.is_worker:
         payload = state.redactor.obj(  # it also lands on disk (conformance.workers): masked like every output
-            {"conformance_cleanup": cleanup, "conformance_outside": outside, "conformance_throttled": throttled[:50]}
+            {
+                "conformance_cleanup": cleanup,
+                "conformance_outside": outside,
+                "conformance_throttled": throttled[:50],
+                "conformance_requests": sent,
+            }
         )
         workers.hand_over(session.config, state.settings.report_dir, state.prefix, payload)
         return
     await_workers(state, session.config)
+    state.requests += sent
     state.throttled.extend(throttled)
     if cleanup:
         state.cleanups.append(cleanup)
@@ -128,6 +139,26 @@ def _resolve_target(state: RunState) -> None:
         state.record = build_record(state, unreachable=text)
         write_reports(state)
         pytest.exit(f"conformance: target unreachable: {text}", returncode=EXIT_UNREACHABLE)
+
+
+RTT_PROBES = 4
+
+
+def measure_rtt(s: Settings, redactor: Redactor) -> float | None:
+    """The target's round trip in milliseconds: the median of unauthenticated requests on one kept-alive
+    connection after the first (which pays the TCP and TLS handshakes). None when it does not answer."""
+    assert s.base_url is not None
+    probe = Client(s.base_url, None, verify=s.verify, timeout=s.timeout, allow_http=s.allow_http, redactor=redactor)
+    times = []
+    try:
+        for _ in range(RTT_PROBES):
+            ex = probe.request("GET", "/", auth=None, observe=False)
+            times.append(ex.elapsed * 1000)
+    except TargetError:
+        return None
+    finally:
+        probe.session.close()
+    return round(statistics.median(times[1:]), 1)
 
 
 def preflight(s: Settings, redactor: Redactor) -> str | None:

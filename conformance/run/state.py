@@ -19,7 +19,7 @@ from conformance.http.politeness import RateLimiter, per_worker_rps
 from conformance.http.redact import Redactor
 from conformance.model import TargetModel
 from conformance.run.capture import Recorder
-from conformance.run.config import Settings
+from conformance.run.config import Settings, connections_per_worker
 from conformance.spec import catalogue
 from conformance.spec.profiles import Profile
 from conformance.suite._support.target import Ids, Target, credential_pair, new_run_prefix
@@ -37,6 +37,7 @@ GAPS_CAP = 100  # distinct description gaps kept in the record
 OBSERVATIONS_CAP = 50_000  # run-wide (instant, offset) pairs: far more than a certification run sees
 
 STATE = pytest.StashKey["RunState"]()
+RTT_MS = pytest.StashKey["float | None"]()  # the target's round trip, when measured to choose the workers
 
 
 def _int_or_none(value: Any) -> int | None:
@@ -88,6 +89,8 @@ class RunState:
         self.documents: dict[str, str] = {}  # sha256 of each document of the description, read at the start
         self.deselected = 0  # tests dropped from the run by any selection (-k, -m, --lf, --clause, plugins)
         self.clause_deselected = 0  # ... of which by --clause
+        self.rtt_ms: float | None = config.stash.get(RTT_MS, None) if config is not None else None
+        self.requests = 0  # sent by the workers that handed over (the controller's own are added at the end)
         if shared:
             settings.base_url = shared["base_url"]
             settings.api_key = shared["api_key"]
@@ -115,6 +118,13 @@ class RunState:
     def redactor(self) -> Redactor:
         return Redactor([self.settings.api_key, self.settings.second_api_key])
 
+    @property
+    def workers(self) -> int:
+        """The processes sending requests: the xdist workers, or this one."""
+        if self.workerinput is not None:
+            return int(self.workerinput.get("workercount", 1))
+        return max(1, int(getattr(getattr(self.config, "option", None), "numprocesses", None) or 1))
+
     def connect(self) -> None:
         s = self.settings
         first, second = credential_pair(s)
@@ -122,8 +132,8 @@ class RunState:
         worker = (self.workerinput or {}).get("workerid", "")
         ids = Ids(self.prefix, worker.replace("gw", "w") if worker else "")
         pacer = None
+        workers = self.workers
         if s.max_rps:
-            workers = int((self.workerinput or {}).get("workercount", 1))
             pacer = RateLimiter(per_worker_rps(s.max_rps, workers))
         assert s.base_url is not None  # resolved at session start (the bundled server's, or the given one)
         client = Client(
@@ -136,6 +146,7 @@ class RunState:
             observer=self.recorder.observe,
             ledger=ledger,
             pacer=pacer,
+            max_connections=connections_per_worker(s.max_connections, workers),
         )
         other = client.with_credential(second) if second else None
         self.target = Target(s, self.model, client, other, ledger, ids, on_gap=self.recorder.gap)

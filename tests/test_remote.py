@@ -1,0 +1,60 @@
+"""Remote targets (issue 19): the run follows the target's round trip, not only the CPUs, and stays polite.
+A loopback proxy of the project's own (``benchmarks/latency.py``) adds the round trip; no timed assertions:
+the tests check the behaviour (the workers chosen, the connection cap, the record), never a wall time."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+from conformance.run.config import MAX_REMOTE_WORKERS, ConfigError, connections_per_worker, resolve, worker_count
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
+from latency import LatencyProxy  # noqa: E402
+
+
+def test_auto_workers_follow_the_round_trip(monkeypatch):
+    monkeypatch.setattr("conformance.run.config.cpu_quota", lambda: None)
+    monkeypatch.setattr("os.sched_getaffinity", lambda _pid: {0, 1})
+    assert worker_count("auto", rtt_ms=None) == 2  # the bundled server, or a target not measured
+    assert worker_count("auto", rtt_ms=1.0) == 2  # loopback: the CPUs are the limit
+    assert worker_count("auto", rtt_ms=40.0) == MAX_REMOTE_WORKERS
+    assert worker_count("auto", rtt_ms=40.0, max_connections=4) == 4  # each worker keeps one connection at least
+    assert worker_count("5", rtt_ms=40.0) == 5  # an explicit count is the user's
+    assert [connections_per_worker(16, 8), connections_per_worker(16, 1), connections_per_worker(3, 8)] == [2, 16, 1]
+
+
+def test_more_workers_than_connections_is_a_usage_error(tmp_path):
+    with pytest.raises(ConfigError, match="--max-connections"):
+        resolve({"workers": "8", "max_connections": "4"}, environ={}, cwd=tmp_path)
+    with pytest.raises(ConfigError, match="--max-connections must be"):
+        resolve({"max_connections": "0"}, environ={}, cwd=tmp_path)
+    assert resolve({}, environ={"CONFORMANCE_MAX_CONNECTIONS": "6"}, cwd=tmp_path).max_connections == 6
+
+
+def test_a_far_target_runs_more_workers_within_the_connection_cap(certify, reference_server):
+    """40 ms away, ``--workers auto`` measures the round trip and runs more workers than the CPUs; never more
+    connections are open at once than ``--max-connections`` allows (counted by the proxy), and the record says
+    how many requests went out over what round trip with what concurrency."""
+    server = reference_server()
+    port = int(server.base_url.rsplit(":", 1)[1].split("/")[0])
+    with LatencyProxy("127.0.0.1", port, rtt_ms=40) as proxy:
+        args = ("--profile", "smoke", "--workers", "auto", "--max-connections", "6", "--clause", "IDEM-1")
+        run = certify(server=_through(server, proxy), args=args, env={"CONFORMANCE_WORKERS": "auto"})
+        peak = proxy.peak_connections
+    assert run.code == 0, run.stdout[-3000:]
+    record = run.record["run"]
+    assert record["rtt_ms"] >= 40
+    assert record["concurrency"] == {"workers": 6, "connections_per_worker": 1, "max_connections": 6}
+    assert record["requests"] > 0
+    assert peak <= 6
+
+
+class _through:
+    """A server handle as the suite should reach it: through the proxy."""
+
+    def __init__(self, server, proxy: LatencyProxy) -> None:
+        self.base_url = proxy.url(server.base_url)
+        self.ca_bundle, self.keys = server.ca_bundle, server.keys
