@@ -33,3 +33,30 @@ def test_retry_after_forms_are_bounded():
     assert retry_after(format_datetime(now + timedelta(seconds=5), usegmt=True), now) == 5.0
     assert retry_after(format_datetime(now - timedelta(seconds=5), usegmt=True), now) == 0.0
     assert retry_after(None) == retry_after("soon") == 1.0
+
+
+def test_a_429_pauses_every_sender_of_the_run(tmp_path):
+    """One thread's 429 holds the others, in this process and, through the shared file, in the other workers."""
+    from conformance.http.politeness import SharedPause
+
+    now = [1000.0]
+    slept: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        slept.append(round(seconds, 3))
+        now[0] += seconds
+
+    path = tmp_path / "pause"
+    mine = SharedPause(path, sleep=sleep, clock=lambda: now[0])
+    other_worker = SharedPause(path, sleep=sleep, clock=lambda: now[0])
+    mine.wait()
+    other_worker.wait()
+    assert slept == []  # no 429 yet: nobody waits
+    mine.pause(2.0)  # a Retry-After: 2 seen by one thread of one worker
+    other_worker.wait()
+    mine.wait()  # the clock moved on while the other waited: nothing left
+    assert slept == [2.0]
+    in_memory = SharedPause(None, sleep=sleep, clock=lambda: now[0])
+    in_memory.pause(1.5)
+    in_memory.wait()
+    assert slept == [2.0, 1.5]

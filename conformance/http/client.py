@@ -27,7 +27,7 @@ import requests
 import urllib3
 
 from conformance.http.exchange import Exchange
-from conformance.http.politeness import RETRIES, retry_after
+from conformance.http.politeness import RETRIES, SharedPause, retry_after
 from conformance.http.redact import MASK, Redactor
 from conformance.http.transport import (
     CURRENT,
@@ -147,6 +147,7 @@ class Client:
         ledger: Ledger | None = None,
         pacer: Callable[[], None] | None = None,
         max_connections: int = DEFAULT_CONNECTIONS,
+        pause: SharedPause | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.credential = credential
@@ -158,6 +159,7 @@ class Client:
         self.max_body = max_body
         self.ledger = ledger
         self.pacer = pacer
+        self.pause = pause or SharedPause()  # shared with with_credential() copies
         self.throttled: list[str] = []  # one entry per 429 retried; shared with with_credential() copies
         self.session = requests.Session()
         self.session.trust_env = False  # no proxies or netrc credentials from the environment
@@ -223,6 +225,7 @@ class Client:
             raise InsecureTransport(f"refusing to send credentials over plain HTTP to {url}")
         if urlsplit(url).netloc != self._host:
             raise InsecureTransport(f"refusing to send a request outside the target host: {url}")
+        self.pause.wait()
         if self.pacer:
             self.pacer()
         exchange = self._send(method, url, send_headers, body, credential)
@@ -230,7 +233,8 @@ class Client:
             if exchange.status != 429:
                 break
             self.throttled.append(f"{method} {self._safe(url)}")
-            time.sleep(retry_after(_header(exchange.response_headers, "Retry-After")))
+            self.pause.pause(retry_after(_header(exchange.response_headers, "Retry-After")))  # every sender
+            self.pause.wait()
             if self.pacer:
                 self.pacer()
             exchange = self._send(method, url, send_headers, body, credential)

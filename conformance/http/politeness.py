@@ -4,11 +4,13 @@
 The cap is split evenly across xdist workers, so ``--max-rps N`` holds for the run.
 A 429 is retried after the delay the target asks for (at most ``MAX_WAIT`` seconds,
 ``RETRIES`` times); only a 429 that persists reaches the check layer, where it is a
-status outside the table (STATUS-1).
+status outside the table (STATUS-1). The delay holds every sender of the run, not only
+the thread that got the 429 (:class:`SharedPause`): the target asked the client to slow down.
 """
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from datetime import UTC, datetime
@@ -35,6 +37,53 @@ class RateLimiter:
             self._next = max(now, self._next) + self.interval
         if wait > 0:
             self._sleep(wait)
+
+
+class SharedPause:
+    """A pause every sender of the run honours before its next request: this process's threads through memory,
+    the other workers through a file holding the instant the pause ends (checked by its modification time, so a
+    request costs one ``stat``)."""
+
+    def __init__(self, path: str | os.PathLike[str] | None = None, sleep=time.sleep, clock=time.time) -> None:
+        self.path = path
+        self._sleep, self._clock = sleep, clock
+        self._until = 0.0
+        self._seen: int | None = None  # the file's modification time when last read
+        self._lock = threading.Lock()
+
+    def pause(self, seconds: float) -> None:
+        until = self._clock() + seconds
+        with self._lock:
+            self._until = max(self._until, until)
+            if self.path is not None:
+                tmp = f"{os.fspath(self.path)}.{os.getpid()}.{threading.get_ident()}"
+                try:
+                    with open(tmp, "w") as f:
+                        f.write(repr(self._until))
+                    os.replace(tmp, self.path)
+                except OSError:
+                    pass  # the other workers then pause on their own 429s
+
+    def wait(self) -> None:
+        with self._lock:
+            self._read_shared()
+            remaining = self._until - self._clock()
+        if remaining > 0:
+            self._sleep(remaining)
+
+    def _read_shared(self) -> None:
+        if self.path is None:
+            return
+        try:
+            stamp = os.stat(self.path).st_mtime_ns
+            if stamp == self._seen:
+                return
+            with open(self.path) as f:
+                until = float(f.read())
+        except (OSError, ValueError):
+            return
+        self._seen = stamp
+        self._until = max(self._until, until)
 
 
 def per_worker_rps(max_rps: float, workers: int) -> float:

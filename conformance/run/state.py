@@ -15,11 +15,12 @@ import pytest
 from conformance.checks.context import CheckContext
 from conformance.http.client import Client, Ledger
 from conformance.http.exchange import Finding
-from conformance.http.politeness import RateLimiter, per_worker_rps
+from conformance.http.politeness import RateLimiter, SharedPause, per_worker_rps
 from conformance.http.redact import Redactor
 from conformance.model import TargetModel
 from conformance.run.capture import Recorder
 from conformance.run.config import Settings, connections_per_worker
+from conformance.run.workers import pause_file
 from conformance.spec import catalogue
 from conformance.spec.profiles import Profile
 from conformance.suite._support.target import Ids, Target, credential_pair, new_run_prefix
@@ -147,6 +148,7 @@ class RunState:
             ledger=ledger,
             pacer=pacer,
             max_connections=connections_per_worker(s.max_connections, workers),
+            pause=SharedPause(pause_file(s.report_dir, self.prefix) if workers > 1 else None),
         )
         other = client.with_credential(second) if second else None
         self.target = Target(s, self.model, client, other, ledger, ids, on_gap=self.recorder.gap)

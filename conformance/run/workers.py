@@ -71,6 +71,15 @@ def _path(report_dir: str | Path, prefix: str, worker: str) -> Path:
     return Path(report_dir) / HANDOVER_DIR / f"{prefix}-{worker}.json"
 
 
+def pause_file(report_dir: str | Path, prefix: str) -> Path:
+    """Where the run's workers share a ``429``'s pause (:class:`conformance.http.politeness.SharedPause`); removed
+    with the hand-overs by :func:`tidy`."""
+    folder = Path(report_dir) / HANDOVER_DIR
+    with contextlib.suppress(OSError):
+        folder.mkdir(parents=True, exist_ok=True)
+    return folder / f"{prefix}-pause"
+
+
 def hand_over(config: pytest.Config, report_dir: str | Path, prefix: str, payload: dict[str, Any]) -> None:
     """In a worker: give ``payload`` to xdist and leave it on disk for an interrupted controller."""
     config.workeroutput[OUTPUT_KEY] = to_wire(payload)  # type: ignore[attr-defined]
