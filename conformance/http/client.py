@@ -160,6 +160,7 @@ class Client:
         self.ledger = ledger
         self.pacer = pacer
         self.pause = pause or SharedPause()  # shared with with_credential() copies
+        self.max_connections = max_connections
         self.throttled: list[str] = []  # one entry per 429 retried; shared with with_credential() copies
         self.session = requests.Session()
         self.session.trust_env = False  # no proxies or netrc credentials from the environment

@@ -46,6 +46,7 @@ class RunSession:
             "prefix": state.prefix,
             "seed": state.seed,
             "fatal": state.fatal,
+            "rtt_ms": state.rtt_ms,
         }
         state.workers_started.add(node.gateway.id)
 

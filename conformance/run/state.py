@@ -98,6 +98,7 @@ class RunState:
             settings.second_api_key = shared.get("second_api_key")
             settings.ca_bundle = shared.get("ca_bundle")
             self.fatal = shared.get("fatal")
+            self.rtt_ms = shared.get("rtt_ms")
 
     def add_gaps(self, gaps: list[dict[str, Any]]) -> None:
         for gap in gaps:
@@ -151,7 +152,7 @@ class RunState:
             pause=SharedPause(pause_file(s.report_dir, self.prefix) if workers > 1 else None),
         )
         other = client.with_credential(second) if second else None
-        self.target = Target(s, self.model, client, other, ledger, ids, on_gap=self.recorder.gap)
+        self.target = Target(s, self.model, client, other, ledger, ids, on_gap=self.recorder.gap, rtt_ms=self.rtt_ms)
 
 
 def configure_hypothesis(state: RunState) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import re
+from functools import partial
 from typing import Any
 
 import jsonschema
@@ -17,6 +18,7 @@ from conformance.model.strategies import minimal_body
 from conformance.suite._support.asserts import assert_error, assert_ok, same_written, writable_state
 from conformance.suite._support.listing import INCONCLUSIVE, look_for
 from conformance.suite._support.target import Obj, Target, path_params
+from conformance.suite._support.together import together
 from conformance.verdicts.notes import record_note
 from conformance.verdicts.violation import expect
 
@@ -62,11 +64,11 @@ def _operations(target, resource):
 @pytest.mark.AUTH_1
 def test_no_credentials_get_401_everywhere(target, resource):
     version, obj, ops = _operations(target, resource)
-    for method, path, body in ops:
-        for form, label in version_forms(version):
-            ex = _send(target, method, path, form, body, resource, auth=None)
-            assert_error(ex, "AUTH-1", 401, "not_authorized", f"{method} {path} ({label}) without Authorization")
-            expect(ex.envelope is not None and ex.data is None, "AUTH-1", "401 response data is not null", ex)
+    cases = [(method, path, body, form, label) for method, path, body in ops for form, label in version_forms(version)]
+    sent = together(target, [partial(_send, target, m, p, f, b, resource, auth=None) for m, p, b, f, _ in cases])
+    for (method, path, _, _, label), ex in zip(cases, sent, strict=True):
+        assert_error(ex, "AUTH-1", 401, "not_authorized", f"{method} {path} ({label}) without Authorization")
+        expect(ex.envelope is not None and ex.data is None, "AUTH-1", "401 response data is not null", ex)
     assert_ok(target.get(resource, obj.path, version=version), "AUTH-1", "the object after unauthenticated writes")
 
 
@@ -120,15 +122,13 @@ def test_bad_credentials_get_401(target, resource):
     """A wrong key on every operation in every version form; the other bad credentials each on one of them."""
     version, obj, ops = _operations(target, resource)
     forms = version_forms(version)
-    for method, path, body in ops:
-        for form, label in forms:
-            ex = _send(target, method, path, form, body, resource, auth=_bad_credentials("")["a wrong key"])
-            assert_error(ex, "AUTH-2", 401, "not_authorized", f"{method} {path} ({label}) with a wrong key")
-    bad = list(_bad_credentials(target.settings.api_key).items())[1:]
-    for n, (what, header) in enumerate(bad):
-        method, path, body = ops[n % len(ops)]
-        form, label = forms[n % len(forms)]
-        ex = _send(target, method, path, form, body, resource, auth=header)
+    wrong = _bad_credentials("")["a wrong key"]
+    cases = [(m, p, b, f, label, "a wrong key", wrong) for m, p, b in ops for f, label in forms]
+    for n, (what, header) in enumerate(list(_bad_credentials(target.settings.api_key).items())[1:]):
+        (m, p, b), (f, label) = ops[n % len(ops)], forms[n % len(forms)]
+        cases.append((m, p, b, f, label, what, header))
+    sent = together(target, [partial(_send, target, m, p, f, b, resource, auth=h) for m, p, b, f, _, _, h in cases])
+    for (method, path, _, _, label, what, _), ex in zip(cases, sent, strict=True):
         assert_error(ex, "AUTH-2", 401, "not_authorized", f"{method} {path} ({label}) with {what}")
 
 
@@ -158,7 +158,7 @@ def test_near_miss_keys_get_401(target, resource):
 @pytest.mark.AUTH_3
 def test_valid_key_verbatim_is_accepted(target, resource):
     version, obj, ops = _operations(target, resource)
-    for method, path, body in ops:
+    for method, path, body in ops:  # one after the other: a write, then reads of what it wrote
         ex = _send(target, method, path, (version, "path"), body, resource)
         expect(ex.status != 401, "AUTH-3", f"{method} with the valid key, sent verbatim, was refused (401)", ex)
         expect(is_success(ex.status), "AUTH-3", f"{method} {path} with the valid key got HTTP {ex.status}", ex)

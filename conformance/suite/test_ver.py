@@ -6,6 +6,8 @@ target that lacks that form fails the clause instead of failing a precondition.
 
 from __future__ import annotations
 
+from functools import partial
+
 import pytest
 
 from conformance.checks.success import is_success
@@ -13,6 +15,7 @@ from conformance.http.client import UNSET
 from conformance.model.strategies import full_body, minimal_body
 from conformance.suite._support.acceptance import refused_by_rule
 from conformance.suite._support.asserts import assert_ok, assert_written, diff_states, mentions, writable_state
+from conformance.suite._support.together import together
 from conformance.suite.test_auth import operations
 from conformance.verdicts.notes import record_note
 from conformance.verdicts.violation import expect
@@ -324,17 +327,20 @@ def test_unknown_version_is_an_error_on_every_operation(target, resource):
     silent fallback too. The object is the suite's own, so a faulty server changes only that."""
     version = target.version_for(resource)
     obj = target.create(resource, version=version)
-    for method, path, body in operations(target, resource, obj, version):
-        sent = UNSET if body is None else body
-        for header, prefix in (("999", ""), ("abc", ""), (None, "/v999")):
-            ex = target.client.request(
-                method,
-                prefix + path,
-                json=sent,
-                headers={"X-Version": header} if header else None,
-                resource=resource.name,
-            )
-            _judge_unknown_version(ex, f"{method} {ex.request_headers.get('X-Version') or ex.url}")
+    calls = [
+        partial(
+            target.client.request,
+            method,
+            prefix + path,
+            json=UNSET if body is None else body,
+            headers={"X-Version": header} if header else None,
+            resource=resource.name,
+        )
+        for method, path, body in operations(target, resource, obj, version)
+        for header, prefix in (("999", ""), ("abc", ""), (None, "/v999"))
+    ]
+    for ex in together(target, calls):
+        _judge_unknown_version(ex, f"{ex.method} {ex.request_headers.get('X-Version') or ex.url}")
 
 
 def _alike(state: dict, *bodies: dict) -> dict:

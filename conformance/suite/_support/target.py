@@ -97,8 +97,10 @@ class Target:
         ledger: Ledger,
         ids: Ids,
         on_gap: Callable[[DescriptionGap], None] | None = None,
+        rtt_ms: float | None = None,
     ) -> None:
         self.settings = settings
+        self.rtt_ms = rtt_ms  # the target's round trip, measured at the start: how far it is
         self.model = model
         self.client = client
         self.second = second
