@@ -12,6 +12,7 @@ its fuzzing uses), which models ``if``/``then`` and ``$ref`` fully.
 from __future__ import annotations
 
 import copy
+import math
 import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -26,7 +27,7 @@ from hypothesis.errors import NoSuchExample
 
 from conformance import _compat
 from conformance.model import Field, Resource, formats
-from conformance.model.schemas import format_of, is_valid, schema_types
+from conformance.model.schemas import format_of, is_valid, members, schema_types
 
 TIME_FORMAT = "spec-time"
 DATE_FORMAT = "spec-date"
@@ -45,8 +46,25 @@ _ALPHABET = _compat.string_alphabet(
 def from_schema(schema: dict[str, Any]) -> st.SearchStrategy[Any]:
     """Values valid against ``schema``, with the spec's time and date input formats and plain values of the
     formats vendors declare for free text (an address every validator accepts, not RFC 5321's rarities)."""
-    by_format = {TIME_FORMAT: spec_times(), DATE_FORMAT: spec_dates(), **formats.plain_strategies()}
+    by_format = {TIME_FORMAT: spec_times(), DATE_FORMAT: spec_dates(), **formats.plain_strategies(), **_addresses()}
     return _compat.schema_strategy(schema, draft=_DRAFT_2020_12, formats=by_format, alphabet=_ALPHABET)
+
+
+def address(token: str) -> str:
+    """A plain address in mixed case, unique by ``token``: its local part is case-sensitive (RFC 5321 §2.4) and
+    must read back exactly (IDEM-4); its domain is not, and may come back in any case."""
+    return f"Conformance.{token}@Example.com"
+
+
+ADDRESS_FORMATS = frozenset(fmt for fmt, plain in formats.PLAIN_VALUES.items() if "@" in plain("x"))  # mail
+
+
+@cache
+def _addresses() -> dict[str, st.SearchStrategy[str]]:
+    """Addresses for the property tests, local parts in mixed case (a server that lower-cases them shows)."""
+    local = st.text(alphabet="abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789", min_size=1, max_size=10)
+    mixed = st.builds("{}@Example.{}".format, local, st.sampled_from(["com", "org", "net"]))
+    return dict.fromkeys(ADDRESS_FORMATS, mixed)
 
 
 # Offsets a client may send (TIME-5: "a time sent in any offset").
@@ -172,10 +190,11 @@ def humane(
 
 
 def _humane(resource: Resource, version: int, body: dict[str, Any], keep: Iterable[str] = ()) -> dict[str, Any]:
-    """``body`` as a person would fill it in: free text as unique words (``"Conformance 3fa2c1"``, not the
-    ``"0"`` a minimal search finds) and lists of one string item with a second one, wherever the description
-    still allows it. Vendors' unstated rules ("starts with a letter", "unique", "at least two") refuse the
-    odd values, not these (SPEC ambiguity 15); the generated bodies of the property tests stay as wild."""
+    """``body`` as a person would fill it in: free text as unique words in mixed case (``"Conformance 3fa2c1"``,
+    ``"Conformance.3fa2c1@Example.com"``; not the ``"0"`` a minimal search finds: read-your-writes then compares
+    letter case too) and lists of one string item with a second one, wherever the description still allows it.
+    Vendors' unstated rules ("starts with a letter", "unique", "at least two") refuse the odd values, not these
+    (SPEC ambiguity 15); the generated bodies of the property tests stay as wild."""
     schema = write_schema(resource, version)
     out = dict(body)
     kept = set(keep)
@@ -184,11 +203,20 @@ def _humane(resource: Resource, version: int, body: dict[str, Any], keep: Iterab
         if name in kept or f is None or f.kind != "other":
             continue
         fmt = format_of(f.schema)
-        if isinstance(value, str) and fmt in formats.PLAIN_VALUES:  # a value every validator of the format accepts
+        if isinstance(value, str) and fmt in ADDRESS_FORMATS:  # in mixed case, as people type them
+            token = secrets.token_hex(3)
+            trials = [{**out, name: text} for text in (address(token), formats.PLAIN_VALUES[fmt](token))]
+        elif isinstance(value, str) and fmt in formats.PLAIN_VALUES:  # a value every validator of the format accepts
             trials = [{**out, name: formats.PLAIN_VALUES[fmt](secrets.token_hex(3))}]
         elif isinstance(value, str) and fmt is None:  # (jsonschema does not check formats here)
-            token = secrets.token_hex(3)
-            words = (f"Conformance {token}", f"conformance-{token}@example.com", f"conformance-{token}")
+            token = secrets.token_hex(3)  # mixed case first: text reads back exactly (IDEM-4)
+            words = (
+                f"Conformance {token}",
+                address(token),
+                f"conformance-{token}@example.com",
+                f"Conformance-{token}",
+                f"conformance-{token}",
+            )
             trials = [{**out, name: text} for text in words]
         elif isinstance(value, list) and len(value) == 1 and isinstance(value[0], str):
             trials = [{**out, name: [value[0], value[0] + " 2"]}]
@@ -245,7 +273,9 @@ def body_with_items(resource: Resource, version: int, name: str) -> dict[str, An
 class InvalidCase:
     """A body that must be refused with 403 validation_failed (and change nothing)."""
 
-    kind: str  # missing-required | wrong-type | wrong-item-type | out-of-enum | bad-time | bad-date
+    kind: (
+        str  # missing-required | wrong-type | wrong-item-type | out-of-enum | bad-time | bad-date | a bound's (BOUNDS)
+    )
     field: str
     value: Any
     body: dict[str, Any]
@@ -341,6 +371,128 @@ def _wrong_type_value(schema: dict[str, Any]) -> Any:
         if t not in allowed and not (t == "integer" and "number" in allowed):
             return candidate
     return _NONE
+
+
+# -- just past the bounds a description declares (STATUS-3: "a value outside" what it allows) ------------------
+MAX_BOUND_SIZE = 10_000  # characters or items: a longer probe is a body size limit's business, not the bound's
+BOUNDS = {  # keyword -> the kind of case just past it
+    "maximum": "above-maximum",
+    "exclusiveMaximum": "at-exclusive-maximum",
+    "minimum": "below-minimum",
+    "exclusiveMinimum": "at-exclusive-minimum",
+    "maxLength": "too-long",
+    "minLength": "too-short",
+    "maxItems": "too-many-items",
+    "minItems": "too-few-items",
+}
+
+
+def bound_cases(resource: Resource, version: int, base: dict[str, Any]) -> list[InvalidCase]:
+    """``base`` (a body the target accepted) with one field just past one bound its own schema declares (or a
+    member of its ``anyOf``/``oneOf``/``allOf`` does): ``maximum + 1``, ``minimum - 1``, an exclusive bound itself,
+    ``maxLength + 1`` / ``minLength - 1`` characters, ``maxItems + 1`` / ``minItems - 1`` items; each body
+    proven invalid against the whole write schema before it is a case. The value keeps what else the field
+    asks (its pattern, its items) where it can, so the bound alone refuses it. Bounds inside conditionals
+    (``if``/``then``) and item schemas are not probed, nor integers past 2^53 - 1 or sizes past
+    ``MAX_BOUND_SIZE``. Time, date and enumerated fields have their own cases."""
+    schema = write_schema(resource, version)
+    schema.pop("additionalProperties", None)
+    cases: list[InvalidCase] = []
+    for f in resource.writable(version):
+        if f.kind != "other":
+            continue
+        seen: set[str] = set()
+        for member in members(f.schema):
+            for keyword, kind in BOUNDS.items():
+                value = _past(member, keyword, base.get(f.name), resource, version, f.name)
+                if value is _NONE:
+                    continue
+                body = {**base, f.name: value}
+                key = f"{kind}:{value!r}"
+                if key in seen or is_valid(schema, body):
+                    continue  # another member of the field's schema allows it: not outside what it declares
+                seen.add(key)
+                cases.append(InvalidCase(kind, f.name, value, body, "STATUS-3"))
+    return cases
+
+
+def _past(member: dict[str, Any], keyword: str, current: Any, resource: Resource, version: int, name: str) -> Any:
+    """A value just past ``member``'s ``keyword`` (``_NONE`` when it declares none that can be probed), preferring
+    one that ``member`` less that keyword allows."""
+    bound = member.get(keyword)
+    if isinstance(bound, bool) or not isinstance(bound, int | float):
+        return _NONE
+    types = schema_types(member)
+    if keyword in ("maximum", "minimum", "exclusiveMaximum", "exclusiveMinimum"):
+        return _past_number(keyword, bound, types)
+    size = int(bound) + (1 if keyword.startswith("max") else -1)
+    if size < 0 or size > MAX_BOUND_SIZE:
+        return _NONE
+    trials: list[Any]
+    if keyword in ("maxLength", "minLength") and "string" in types and not ({"enum", "const"} & member.keys()):
+        text = current if isinstance(current, str) and current else "Conformance"
+        pad = "x" * max(0, size - len(text))
+        trials = [t for t in ((text + pad)[:size], (pad + text)[len(pad + text) - size :]) if len(t) == size]
+        trials.append("x" * size)
+    elif keyword in ("maxItems", "minItems") and "array" in types:
+        items = _items_for(current, member, resource, version, name, size)
+        if items is None:
+            return _NONE
+        trials = [items]
+    else:
+        return _NONE
+    lax = {k: v for k, v in member.items() if k != keyword}
+    return next((t for t in trials if is_valid(lax, t)), trials[-1])
+
+
+def _past_number(keyword: str, bound: float, types: set[str]) -> Any:
+    if not types & {"integer", "number"}:
+        return _NONE
+    whole = "number" not in types  # an integer field: the next whole number past the bound
+    if keyword == "maximum":
+        value: float = math.floor(bound) + 1 if whole else bound + 1
+    elif keyword == "minimum":
+        value = math.ceil(bound) - 1 if whole else bound - 1
+    elif keyword == "exclusiveMaximum":
+        value = math.ceil(bound) if whole else bound
+    else:
+        value = math.floor(bound) if whole else bound
+    if abs(value) > SAFE_INTEGER:
+        return _NONE
+    return int(value) if float(value).is_integer() and (whole or isinstance(bound, int)) else value
+
+
+def _items_for(
+    current: Any, member: dict[str, Any], resource: Resource, version: int, name: str, size: int
+) -> list[Any] | None:
+    """``size`` items for an array field: the written ones, then more like them (strings told apart, for a
+    ``uniqueItems``), or generated from the item schema; None when no item can be made."""
+    items = list(current) if isinstance(current, list) else []
+    if len(items) >= size:
+        return items[:size]
+    if not items:
+        filled = _body_with_items(resource, version, name)
+        items = list(filled[name]) if filled and isinstance(filled.get(name), list) else []
+    if not items and isinstance(member.get("items"), dict):
+        try:
+            items = [
+                find(
+                    from_schema(_tame(member["items"])),
+                    lambda v: True,
+                    settings=settings(database=None, max_examples=50, suppress_health_check=list(HealthCheck)),
+                )
+            ]
+        except Exception:  # an item schema the engine cannot satisfy
+            return None
+    if not items:
+        return None
+    out = list(items)
+    n = 0
+    while len(out) < size:
+        model = items[n % len(items)]
+        out.append(f"{model} {n + 2}" if isinstance(model, str) else copy.deepcopy(model))
+        n += 1
+    return out
 
 
 LONG_TEXT = 300  # characters of a free-text field with no declared maxLength: past a VARCHAR(255)

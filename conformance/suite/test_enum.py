@@ -9,13 +9,14 @@ it finds (:mod:`conformance.checks.enums`).
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 
 from conformance.model import Field, Resource, declared_enum
-from conformance.model.strategies import OUT_OF_ENUM
+from conformance.model.strategies import OUT_OF_ENUM, full_body
 from conformance.spec import facts
-from conformance.suite._support.asserts import assert_error, assert_ok, assert_written, writable_state
+from conformance.suite._support.asserts import assert_error, assert_ok, assert_written, diff_states, writable_state
 from conformance.suite._support.target import NoAcceptedBody, Target
 from conformance.verdicts.violation import expect
 
@@ -108,13 +109,27 @@ def test_out_of_set_value_is_refused(target, enum_field):
     probes = {"a value outside the set": OUT_OF_ENUM, "it in upper case": OUT_OF_ENUM.upper()}
     if isinstance(body.get(field.name), str):
         probes |= near_values(field.enum_set, body[field.name])
+    # The refused writes change the other fields too: a server that saves them before it checks the enumeration
+    # (field by field, or all but the refused one) shows in the stored object, which must stay as it was.
+    others = _other_values(resource, version, body, field)
+    changed = ", ".join(sorted(k for k in others if k != field.name and others[k] != body.get(k))) or "nothing else"
     for label, bad in probes.items():
-        ex = target.write(resource, obj.path, {**body, field.name: bad}, version=version)
-        assert_error(ex, "ENUM-4", 403, "validation_failed", f"{field.name}={bad!r} ({label})")
+        ex = target.write(resource, obj.path, {**others, field.name: bad}, version=version)
+        assert_error(ex, "ENUM-4", 403, "validation_failed", f"{field.name}={bad!r} ({label}; changing {changed})")
     after = target.get(resource, obj.path, version=version)
+    now = writable_state(resource, version, assert_ok(after, "ENUM-4", "GET after"))
     expect(
-        writable_state(resource, version, assert_ok(after, "ENUM-4", "GET after")) == before,
+        now == before,
         "ENUM-4",
-        "a refused out-of-set write changed the stored object",
+        "a refused out-of-set write changed the stored object: " + "; ".join(diff_states(before, now)),
         after,
     )
+
+
+def _other_values(resource: Resource, version: int, body: dict[str, Any], field: Field) -> dict[str, Any]:
+    """A body like ``body`` (every field set) whose other fields hold other values where the description offers
+    any: fresh words for free text (the enumerated field is then set to the value under test)."""
+    other = full_body(resource, version)
+    if not any(other.get(k) != v for k, v in body.items() if k != field.name):
+        return body
+    return other

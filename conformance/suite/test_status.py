@@ -7,12 +7,12 @@ import re
 import pytest
 
 from conformance.http.client import UNSET
-from conformance.model.strategies import invalid_cases
+from conformance.model.strategies import bound_cases, invalid_cases
 from conformance.suite._support.asserts import assert_error, exercise
 from conformance.suite._support.samples import spread_test, variety
 from conformance.suite._support.target import path_params
 from conformance.suite.test_auth import version_forms
-from conformance.verdicts.violation import expect
+from conformance.verdicts.violation import ClauseViolation, expect
 
 EXTRA_METHODS = ("PATCH", "TRACE")
 
@@ -40,6 +40,38 @@ def test_invalid_arguments_get_validation_failed(target, resource):
     for case in cases:
         ex = target.write(resource, path, case.body, version=version)
         assert_error(ex, "STATUS-3", 403, "validation_failed", f"write with {case.label} ({case.value!r})")
+
+
+@pytest.mark.STATUS_3
+def test_values_past_declared_bounds_get_validation_failed(target, resource):
+    """Every bound the description declares on a field (a range, a length, a number of items), probed just past
+    it in a body the target accepts otherwise, every run: a value outside what the description allows is an
+    invalid argument. A server that checks a looser range (0..100 for a declared 0..50) shows only here."""
+    version = target.version_for(resource)
+    obj = target.create(resource, version=version)  # a body the target accepts (SPEC ambiguity 15)
+    cases = bound_cases(resource, version, obj.body)
+    if not cases:
+        pytest.skip("the description declares no bound on a field of this resource")
+    parents = list(obj.ids.values())[:-1]
+    missed: list[ClauseViolation] = []  # every bound is probed: a vendor sees all it does not check in one run
+    for case in cases:
+        path, _ = target.fresh_path(resource, version, parent_ids=parents)
+        ex = target.write(resource, path, case.body, version=version)
+        try:
+            assert_error(ex, "STATUS-3", 403, "validation_failed", f"write with {case.label} ({_shown(case.value)})")
+        except ClauseViolation as violation:
+            missed.append(violation)
+    if missed:
+        more = f" (and {len(missed) - 1} more: {'; '.join(v.message for v in missed[1:])})" if missed[1:] else ""
+        raise ClauseViolation("STATUS-3", missed[0].message + more, missed[0].exchange)
+
+
+def _shown(value: object) -> str:
+    """A probe value as a message shows it: long strings and lists by their size."""
+    if isinstance(value, str | list) and len(value) > 40:
+        kind = "characters" if isinstance(value, str) else "items"
+        return f"{len(value)} {kind}: {value[:3]!r}…"
+    return repr(value)
 
 
 @pytest.mark.STATUS_3

@@ -94,6 +94,47 @@ SWITCHES.fault(
 )
 
 
+_KEEP = "enum-fields-saved-first"  # Ctx.state: the refused enumerated fields, which keep their stored value
+
+
+def _save_the_others(
+    default: Callable[[Ctx, list[Issue], Callable[[], Any]], None],
+    ctx: Ctx,
+    issues: list[Issue],
+    commit: Callable[[], Any],
+) -> None:
+    """Fields are saved one by one as they validate: an update refused for its enumerated value has saved the
+    other fields already (the enumerated one keeps its stored value)."""
+    exists = ctx.route is not None and ctx.services.store.get(ctx.org_id, ctx.route.key) is not None
+    if exists and issues and all(i.kind == "enum" for i in issues):
+        ctx.state[_KEEP] = {i.field for i in issues}
+        commit()
+    default(ctx, issues, commit)
+
+
+def _keep_refused(
+    default: Callable[[Ctx, Record | None, dict[str, Any]], dict[str, Any]],
+    ctx: Ctx,
+    old: Record | None,
+    values: dict[str, Any],
+) -> dict[str, Any]:
+    fields = default(ctx, old, values)
+    for name in ctx.state.get(_KEEP, ()):
+        if old is not None and name in old.fields:
+            fields[name] = old.fields[name]
+    return fields
+
+
+SWITCHES.fault(
+    "enum-partial-write-fields",
+    "ENUM-4",
+    "Saves a write's fields one by one: an update refused for its out-of-set value answers 403, but has saved "
+    "the other fields already (the enumerated field keeps its value).",
+    rejected=_save_the_others,
+    compose=_keep_refused,
+)
+
+
 def _enum_set(ctx: Ctx, name: str | None) -> str | None:
     """The enumerated set of the request resource's field ``name``, if it is an enumerated field."""
     f = ctx.route.resource.fields.get(name) if ctx.route is not None and name else None

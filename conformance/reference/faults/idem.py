@@ -11,7 +11,9 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+from conformance.model.schemas import format_of
 from conformance.reference.behaviour import ApiError, Ctx, not_found
+from conformance.reference.faults.hooks import Compose
 from conformance.reference.faults.shared import count_row, later, with_rows
 from conformance.reference.faults.switch import Group
 from conformance.reference.store import Key, Record
@@ -112,6 +114,48 @@ SWITCHES.fault(
     "IDEM-4",
     "The read path loses the first optional field (its default comes back).",
     load=_read_drops_field,
+)
+
+
+def _address_fields(ctx: Ctx) -> set[str]:
+    """The request resource's fields that hold a mail address (``format: email``, or a pattern asking for ``@``)."""
+    if ctx.route is None:
+        return set()
+    return {
+        f.name
+        for f in ctx.route.resource.writable(ctx.version)
+        if format_of(f.schema) in ("email", "idn-email") or f.schema.get("pattern") == "@"
+    }
+
+
+def _addresses_normalised(normalise: Callable[[str], str]) -> Compose:
+    """An override of ``compose`` that stores each address as ``normalise`` makes it."""
+
+    def override(default: Composer, ctx: Ctx, old: Record | None, values: dict[str, Any]) -> dict[str, Any]:
+        names = _address_fields(ctx)
+        values = {k: normalise(v) if k in names and isinstance(v, str) else v for k, v in values.items()}
+        return default(ctx, old, values)
+
+    return override
+
+
+def _domain_lowered(text: str) -> str:
+    local, at, domain = text.rpartition("@")
+    return f"{local}{at}{domain.lower()}" if at else text
+
+
+SWITCHES.fault(
+    "idem-address-lowercased",
+    "IDEM-4",
+    "Stores mail addresses lower-cased (a normalising setter): Ana.Souza@Example.com reads back as "
+    "ana.souza@example.com, though an address's local part is case-sensitive (RFC 5321).",
+    compose=_addresses_normalised(str.lower),
+)
+SWITCHES.variant(
+    "address-domain-lowercased",
+    "Stores the domain of a mail address lower-cased (domains are case-insensitive, RFC 5321); the local part "
+    "as written.",
+    compose=_addresses_normalised(_domain_lowered),
 )
 
 
@@ -236,6 +280,21 @@ def _created_moves(default: Stamper, ctx: Ctx, old: Record | None, fields: dict[
 
 
 SWITCHES.fault("idem-created-at-moves", "IDEM-7", "Updates reset created_at to the update time.", stamp=_created_moves)
+
+
+def _put_reinserts(default: Stamper, ctx: Ctx, old: Record | None, fields: dict[str, Any]) -> tuple[datetime, datetime]:
+    if ctx.method == "PUT" and old is not None:  # delete + insert: a new row, stamped now (same second: unseen)
+        return ctx.now, ctx.now
+    return default(ctx, old, fields)
+
+
+SWITCHES.fault(
+    "idem-put-resets-created-at",
+    "IDEM-3",
+    "PUT of an existing object is a delete and an insert: created_at becomes the time of the PUT (seen only when "
+    "the PUT comes in a later second than the create).",
+    stamp=_put_reinserts,
+)
 
 
 # -- rules a description does not state (SPEC ambiguity 15), kept right and kept wrong -------------

@@ -139,6 +139,54 @@ SWITCHES.fault(
 )
 
 
+_BOUND_KEYWORDS = frozenset(
+    {"minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "minLength", "maxLength", "minItems", "maxItems"}
+)
+
+
+def _without(schema: Any, dropped: frozenset[str]) -> Any:
+    """``schema`` without the ``dropped`` keywords, at any depth (never a property's name, nor a value)."""
+    if isinstance(schema, list):
+        return [_without(sub, dropped) for sub in schema]
+    if not isinstance(schema, dict):
+        return schema
+    out: dict[str, Any] = {}
+    for key, value in schema.items():
+        if key in dropped:
+            continue
+        if key in _NAMED_SUBSCHEMAS and isinstance(value, dict):
+            out[key] = {name: _without(sub, dropped) for name, sub in value.items()}
+        elif key in _VALUE_KEYWORDS or key.startswith("x-"):
+            out[key] = value
+        else:
+            out[key] = _without(value, dropped)
+    return out
+
+
+@lru_cache(maxsize=256)
+def _types_only_validator(resource: Resource, version: int) -> jsonschema.Draft202012Validator:
+    return jsonschema.Draft202012Validator(_without(resource.write_schema_for(version), _BOUND_KEYWORDS | {"pattern"}))
+
+
+def _bounds_unchecked(default: Judge, ctx: Ctx, issues: list[Issue]) -> list[Issue]:
+    """Drops the issues of a field that only a bound or a pattern of the description caused."""
+    assert ctx.route is not None
+    resource = ctx.route.resource
+    writable = {f.name for f in resource.writable(ctx.version)}
+    payload = {name: value for name, value in json.loads(ctx.body).items() if name in writable}
+    still = {e.path[0] for e in _types_only_validator(resource, ctx.version).iter_errors(payload) if e.path}
+    return default(ctx, [i for i in issues if i.kind != "invalid" or i.field is None or i.field in still])
+
+
+SWITCHES.fault(
+    "status-bounds-unchecked",
+    "STATUS-3",
+    "A hand-written validator checks types, required fields, enumerations and times only: the ranges, lengths, "
+    "item counts and patterns the description declares are never checked (an empty name is stored).",
+    judge=_bounds_unchecked,
+)
+
+
 # -- STATUS-4 -------------------------------------------------------------------------------------
 def _missing_object_as_empty(ctx: Ctx, reply: Reply) -> None:
     if is_404(reply) and ctx.method == "GET" and ctx.route is not None and ctx.route.kind == "item":

@@ -95,9 +95,10 @@ def normalise(kind: str, value: Any) -> Any:
 
 
 def same_written(resource: Resource, version: int, body: dict[str, Any], data: dict[str, Any]) -> list[str]:
-    """Fields whose stored value differs from the written one (read-your-writes).
+    """Fields whose stored value differs from the written one (read-your-writes), letter case included.
 
-    A time written without an offset is not compared: which zone the server read it in is its choice."""
+    A time written without an offset is not compared: which zone the server read it in is its choice. An address
+    may come back with its domain in other case (:func:`_same_address`)."""
     diffs = []
     kinds = {f.name: f.kind for f in resource.writable(version)}
     for name, sent in body.items():
@@ -110,9 +111,20 @@ def same_written(resource: Resource, version: int, body: dict[str, Any], data: d
             continue
         if kinds[name] == "time" and _fraction_kept_whole(sent, got):
             continue
+        if _same_address(sent, got):
+            continue
         if normalise(kinds[name], sent) != normalise(kinds[name], got):
             diffs.append(f"{name}: wrote {sent!r}, read {got!r}")
     return diffs
+
+
+def _same_address(sent: Any, got: Any) -> bool:
+    """The same mail address, its domain in other letter case: domains are case-insensitive, local parts are
+    not (RFC 5321 §2.4), so a server may lower-case the domain of an address it stores, never its local part."""
+    if not (isinstance(sent, str) and isinstance(got, str)) or sent.count("@") != 1 or got.count("@") != 1:
+        return False
+    (local, domain), (got_local, got_domain) = sent.split("@"), got.split("@")
+    return local == got_local and domain.casefold() == got_domain.casefold()
 
 
 def _fraction_kept_whole(sent: Any, got: Any) -> bool:
