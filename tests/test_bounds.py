@@ -11,8 +11,9 @@ from pathlib import Path
 import yaml
 
 from conformance.model import load_model
+from conformance.model.invalid import bound_cases
 from conformance.model.schemas import is_valid
-from conformance.model.strategies import bound_cases, minimal_body, write_schema
+from conformance.model.strategies import minimal_body, write_schema
 from conformance.spec import facts
 
 

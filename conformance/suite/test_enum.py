@@ -14,7 +14,8 @@ from typing import Any
 import pytest
 
 from conformance.model import Field, Resource, declared_enum
-from conformance.model.strategies import OUT_OF_ENUM, full_body
+from conformance.model.invalid import OUT_OF_ENUM
+from conformance.model.strategies import full_body
 from conformance.spec import facts
 from conformance.suite._support.asserts import assert_error, assert_ok, assert_written, diff_states, writable_state
 from conformance.suite._support.target import NoAcceptedBody, Target

@@ -15,7 +15,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from conformance.checks.success import is_success
-from conformance.model.strategies import boundary_bodies, full_body, sparse_body, valid_bodies
+from conformance.model.invalid import boundary_bodies
+from conformance.model.strategies import full_body, sparse_body, valid_bodies
 from conformance.suite._support.asserts import (
     assert_error,
     assert_ok,

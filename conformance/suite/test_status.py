@@ -7,7 +7,7 @@ import re
 import pytest
 
 from conformance.http.client import UNSET
-from conformance.model.strategies import bound_cases, invalid_cases
+from conformance.model.invalid import bound_cases, invalid_cases
 from conformance.suite._support.asserts import assert_error, exercise
 from conformance.suite._support.samples import spread_test, variety
 from conformance.suite._support.target import path_params

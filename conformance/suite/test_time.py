@@ -10,7 +10,8 @@ from hypothesis import strategies as st
 
 from conformance.checks.context import CheckContext
 from conformance.checks.times import candidate_zones, observations, parse_time
-from conformance.model.strategies import BAD_DATES, BAD_TIMES, OFFSETS, dst_instants, format_time, full_body, instants
+from conformance.model.invalid import BAD_DATES, BAD_TIMES
+from conformance.model.strategies import OFFSETS, dst_instants, format_time, full_body, instants
 from conformance.suite._support.acceptance import gap_of
 from conformance.suite._support.asserts import assert_error, assert_ok, assert_written, exercise
 from conformance.suite._support.samples import variety

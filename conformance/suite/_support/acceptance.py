@@ -143,10 +143,10 @@ def candidates(resource: Resource, version: int, fixed: dict[str, Any], full: bo
 
 
 def _array_fields(resource: Resource, version: int) -> list[str]:
-    from conformance.model import strategies
+    from conformance.model.schemas import schema_types
 
     return [
         f.name
         for f in resource.fields.values()
-        if f.in_version(version) and not f.read_only and "array" in strategies.schema_types(f.schema)
+        if f.in_version(version) and not f.read_only and "array" in schema_types(f.schema)
     ]

@@ -13,7 +13,7 @@ import pytest
 from conformance.checks.context import CheckContext
 from conformance.http.exchange import Exchange
 from conformance.model import Resource
-from conformance.model.strategies import invalid_cases
+from conformance.model.invalid import invalid_cases
 from conformance.suite._support.asserts import exercise
 from conformance.suite._support.target import Target
 
