@@ -7,6 +7,7 @@ than somewhere in a run.
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 
@@ -63,3 +64,23 @@ def pool_with_checkout_hooks(base: type, connection_cls: type, on_get: Any, on_p
 
     Pool.__name__ = Pool.__qualname__ = f"Watched{base.__name__}"
     return Pool
+
+
+def xdist_ask_workers_to_stop(config: Any) -> None:
+    """Send every pytest-xdist worker its ``shutdown`` (``DSession.sched.nodes``, ``WorkerController.shutdown``,
+    xdist 3.x): each ends after its current test, through its own session-finish. Best effort."""
+    dsession = config.pluginmanager.getplugin("dsession")
+    nodes = getattr(getattr(dsession, "sched", None), "nodes", None) or []
+    for node in list(nodes):
+        with contextlib.suppress(Exception):
+            node.shutdown()
+
+
+def xdist_end_workers(config: Any) -> None:
+    """End the pytest-xdist workers and wait for them (``DSession.nodemanager.teardown_nodes``, xdist 3.x), as
+    xdist does right after the run's own session-finish. Best effort."""
+    dsession = config.pluginmanager.getplugin("dsession")
+    manager = getattr(dsession, "nodemanager", None)
+    with contextlib.suppress(Exception):
+        if manager is not None:
+            manager.teardown_nodes()

@@ -74,3 +74,28 @@ def test_pool_with_checkout_hooks_sees_each_connection_change_hands(reference_se
     assert len(taken) == 2 and taken[0] is taken[1]  # kept alive: the same connection, taken twice
     assert returned == taken
     pool.close()
+
+
+def test_xdist_worker_shims_reach_the_nodes_and_tolerate_their_absence():
+    """``DSession.sched.nodes`` / ``WorkerController.shutdown`` / ``nodemanager.teardown_nodes`` (xdist 3.x)."""
+    from types import SimpleNamespace
+
+    import xdist.dsession
+    import xdist.workermanage
+
+    assert hasattr(xdist.workermanage.WorkerController, "shutdown")
+    assert hasattr(xdist.workermanage.NodeManager, "teardown_nodes")
+    assert "sched" in xdist.dsession.DSession.pytest_runtestloop.__code__.co_names
+    calls: list[str] = []
+    node = SimpleNamespace(shutdown=lambda: calls.append("shutdown"))
+    dsession = SimpleNamespace(
+        sched=SimpleNamespace(nodes=[node, node]),
+        nodemanager=SimpleNamespace(teardown_nodes=lambda: calls.append("teardown")),
+    )
+    config = SimpleNamespace(pluginmanager=SimpleNamespace(getplugin=lambda name: dsession))
+    _compat.xdist_ask_workers_to_stop(config)
+    _compat.xdist_end_workers(config)
+    assert calls == ["shutdown", "shutdown", "teardown"]
+    nothing = SimpleNamespace(pluginmanager=SimpleNamespace(getplugin=lambda name: None))
+    _compat.xdist_ask_workers_to_stop(nothing)  # a run without xdist: nothing to do
+    _compat.xdist_end_workers(nothing)

@@ -116,7 +116,7 @@ def await_workers(state: RunState, config: pytest.Config) -> None:
     """The hand-overs of workers xdist did not deliver (an interrupted run): read from disk once they are down."""
     silent = state.workers_started - state.workers_reported
     if silent:
-        workers.stop_workers(config)
+        workers.stop_workers(config, state.settings.report_dir, state.prefix, silent)
         found, missing = workers.unreported(state.settings.report_dir, state.prefix, silent)
         for output in found:
             take_over(state, output)

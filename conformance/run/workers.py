@@ -17,10 +17,13 @@ from __future__ import annotations
 
 import contextlib
 import json
+import time
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from conformance import _compat
 
 HANDOVER_DIR = ".conformance-workers"
 OUTPUT_KEY = "conformance_handover"
@@ -98,14 +101,18 @@ def received(output: dict[str, Any]) -> dict[str, Any] | None:
     return from_wire(text) if text is not None else None
 
 
-def stop_workers(config: pytest.Config) -> None:
-    """Wait for the workers to end (xdist shuts them down the same way right after this run's own
-    session-finish; doing it first lets their cleanup land before the reports are written)."""
-    dsession = config.pluginmanager.getplugin("dsession")
-    manager = getattr(dsession, "nodemanager", None)
-    with contextlib.suppress(Exception):  # best effort: another xdist's internals
-        if manager is not None:
-            manager.teardown_nodes()
+HANDOVER_GRACE = 75.0  # seconds the controller waits for interrupted workers' cleanup (each has 60 s of budget)
+
+
+def stop_workers(config: pytest.Config, report_dir: str | Path, prefix: str, silent: set[str]) -> None:
+    """Ask the workers to stop, wait until each silent one left its hand-over on disk (its cleanup is done), then
+    end them. An interrupted controller stops reading xdist's queue without telling the workers; ended at once,
+    a worker still deleting its objects would be interrupted by execnet and leave them behind."""
+    _compat.xdist_ask_workers_to_stop(config)
+    deadline = time.monotonic() + HANDOVER_GRACE
+    while time.monotonic() < deadline and any(not _path(report_dir, prefix, w).exists() for w in silent):
+        time.sleep(0.1)
+    _compat.xdist_end_workers(config)
 
 
 def unreported(report_dir: str | Path, prefix: str, workers: set[str]) -> tuple[list[dict[str, Any]], list[str]]:
