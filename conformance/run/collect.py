@@ -116,7 +116,8 @@ def await_workers(state: RunState, config: pytest.Config) -> None:
     """The hand-overs of workers xdist did not deliver (an interrupted run): read from disk once they are down."""
     silent = state.workers_started - state.workers_reported
     if silent:
-        workers.stop_workers(config, state.settings.report_dir, state.prefix, silent)
+        # a worker already down (it crashed) leaves no hand-over: only the running ones are waited for
+        workers.stop_workers(config, state.settings.report_dir, state.prefix, silent - state.workers_down)
         found, missing = workers.unreported(state.settings.report_dir, state.prefix, silent)
         for output in found:
             take_over(state, output)

@@ -52,6 +52,7 @@ class RunSession:
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_testnodedown(self, node: Any, error: Any) -> None:
+        self.state.workers_down.add(node.gateway.id)
         handed = workers.received(getattr(node, "workeroutput", {}) or {})
         if handed is not None:
             self.state.workers_reported.add(node.gateway.id)

@@ -80,6 +80,7 @@ class RunState:
         self.cleanups: list[dict[str, Any]] = []
         self.workers_started: set[str] = set()  # xdist workers (gateway ids), in the controller
         self.workers_reported: set[str] = set()  # ... whose hand-over arrived
+        self.workers_down: set[str] = set()  # ... that ended (with or without a hand-over: a crash)
         self.fatal: str | None = None  # set when the target cannot be tested at all
         self.record: RunRecord | None = None
         self.weakenings: list[str] = []
