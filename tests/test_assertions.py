@@ -1,4 +1,4 @@
-"""The judgements clause tests share (conformance/assertions.py): each accepts what SPEC.md leaves open and
+"""The judgements clause tests share (conformance/suite/_support/asserts.py): each accepts what SPEC.md leaves open and
 still flags what it forbids."""
 
 from __future__ import annotations
