@@ -363,7 +363,7 @@ def test_render_block_escapes_and_marks_rows() -> None:
 
 
 def _run_pytest_html(tmp_path: Path, *, redact: bool) -> str:
-    """A real pytest run with pytest-html and the plugin registered the way conformance.plugin does."""
+    """A real pytest run with pytest-html and the plugin registered the way conformance.run.plugin does."""
     (tmp_path / "conftest.py").write_text(
         textwrap.dedent(f"""
         import os, sys

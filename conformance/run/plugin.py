@@ -7,7 +7,7 @@ so installing the suite never changes anyone else's pytest runs.
 
 Flow: configure (settings, model) -> sessionstart (target: the bundled reference
 server or a preflight of the given URL) -> every response through the check layer
-(:mod:`conformance.recorder`) -> findings ride on test reports (xdist-safe) ->
+(:mod:`conformance.run.capture`) -> findings ride on test reports (xdist-safe) ->
 sessionfinish (cleanup, verdicts, reports, exit code).
 """
 
