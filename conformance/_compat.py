@@ -13,7 +13,7 @@ from typing import Any
 
 def runtestprotocol(item: Any, nextitem: Any = None, log: bool = True) -> list[Any]:
     """pytest's run of one item's set-up, call and teardown (``_pytest.runner``, pytest 8-9): confirmation
-    re-runs (``conformance.confirm``) run a test again without logging its reports."""
+    re-runs (``conformance.run.confirm``) run a test again without logging its reports."""
     from _pytest.runner import runtestprotocol as run
 
     return run(item, nextitem=nextitem, log=log)
@@ -22,7 +22,7 @@ def runtestprotocol(item: Any, nextitem: Any = None, log: bool = True) -> list[A
 def replace_traceback(excinfo: Any, tb: Any) -> None:
     """Point a pytest ``ExceptionInfo`` at another traceback (its ``_excinfo`` and cached ``_traceback``,
     pytest 8-9): pytest offers no public way, and an interrupt's traceback may need repairing
-    (:func:`conformance.interrupts.repair_traceback`)."""
+    (:func:`conformance.run.interrupts.repair_traceback`)."""
     excinfo.value.__traceback__ = tb
     excinfo._excinfo = (excinfo.type, excinfo.value, tb)
     excinfo._traceback = None

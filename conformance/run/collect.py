@@ -95,7 +95,7 @@ def _merge_result(state: RunState, report: pytest.TestReport, result: TestResult
 
 
 def take_over(state: RunState, output: dict[str, Any]) -> None:
-    """Merge one worker's hand-over (conformance.workers) into the controller's state."""
+    """Merge one worker's hand-over (conformance.run.workers) into the controller's state."""
     state.throttled.extend(output.get("conformance_throttled", []))
     state.requests += int(output.get("conformance_requests", 0))
     if "conformance_cleanup" in output:

@@ -83,7 +83,7 @@ def _finish(state: RunState, session: pytest.Session) -> None:
     throttled = state.target.client.throttled if state.target is not None else []
     sent = state.target.client.sent.value if state.target is not None else 0
     if state.is_worker:
-        payload = state.redactor.obj(  # it also lands on disk (conformance.workers): masked like every output
+        payload = state.redactor.obj(  # it also lands on disk (conformance.run.workers): masked like every output
             {
                 "conformance_cleanup": cleanup,
                 "conformance_outside": outside,
