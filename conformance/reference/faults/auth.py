@@ -15,7 +15,7 @@ from collections.abc import Callable, Collection
 from typing import Any
 
 from conformance.reference.behaviour import ApiError, Ctx, not_found
-from conformance.reference.faults.hooks import Authenticate, MayWrite
+from conformance.reference.faults.hooks import Authenticate, Composer, MayWrite
 from conformance.reference.faults.shared import after_shape, set_member
 from conformance.reference.faults.switch import Group
 from conformance.reference.orgs import Organization, basic_credential, find_org
@@ -315,7 +315,7 @@ def _overwritten(rec: Record | None, fields: dict[str, Any], now: Any) -> Record
 
 
 def _update_by_id_alone(
-    default: Callable[[Ctx, Record | None, dict[str, Any]], dict[str, Any]],
+    default: Composer,
     ctx: Ctx,
     old: Record | None,
     values: dict[str, Any],

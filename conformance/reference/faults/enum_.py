@@ -8,7 +8,7 @@ from typing import Any
 
 from conformance.model import Field
 from conformance.reference.behaviour import Ctx, Issue
-from conformance.reference.faults.hooks import Hooks, RenderEnum
+from conformance.reference.faults.hooks import Composer, Hooks, RenderEnum
 from conformance.reference.faults.switch import Group
 from conformance.reference.store import Record
 from conformance.spec import facts
@@ -113,7 +113,7 @@ def _save_the_others(
 
 
 def _keep_refused(
-    default: Callable[[Ctx, Record | None, dict[str, Any]], dict[str, Any]],
+    default: Composer,
     ctx: Ctx,
     old: Record | None,
     values: dict[str, Any],
@@ -203,7 +203,7 @@ def _normalizing(normalize: Callable[[str, str], str]) -> Hooks:
         return default(ctx, kept)
 
     def compose(
-        default: Callable[[Ctx, Record | None, dict[str, Any]], dict[str, Any]],
+        default: Composer,
         ctx: Ctx,
         old: Record | None,
         values: dict[str, Any],

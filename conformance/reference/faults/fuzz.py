@@ -8,13 +8,12 @@ from collections.abc import Callable
 from typing import Any
 
 from conformance.reference.behaviour import Ctx, Issue
-from conformance.reference.faults.hooks import Compose
+from conformance.reference.faults.hooks import Compose, Composer
 from conformance.reference.faults.shared import crash_on
 from conformance.reference.faults.switch import Group
 from conformance.reference.store import Record
 
 SWITCHES = Group()
-Composer = Callable[[Ctx, Record | None, dict[str, Any]], dict[str, Any]]  # the correct compose
 
 
 def _stored_text(convert: Callable[[str], str]) -> Compose:

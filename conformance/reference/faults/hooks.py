@@ -22,6 +22,7 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 Override = Callable[Concatenate[Callable[P, R], P], R]
+Composer = Callable[[Ctx, Record | None, dict[str, Any]], dict[str, Any]]  # the correct compose, as overrides get it
 """An override of a hook whose correct method takes ``P`` and returns ``R``."""
 
 # -- the server around the requests

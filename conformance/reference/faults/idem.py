@@ -13,13 +13,12 @@ from typing import Any
 
 from conformance.model.schemas import format_of
 from conformance.reference.behaviour import ApiError, Ctx, not_found
-from conformance.reference.faults.hooks import Compose
+from conformance.reference.faults.hooks import Compose, Composer
 from conformance.reference.faults.shared import count_row, later, with_rows
 from conformance.reference.faults.switch import Group
 from conformance.reference.store import Key, Record
 
 SWITCHES = Group()
-Composer = Callable[[Ctx, Record | None, dict[str, Any]], dict[str, Any]]  # the correct compose
 Loader = Callable[[Ctx, Key], Record | None]  # the correct load
 Deleter = Callable[[Ctx, Key], None]  # the correct delete
 Stamper = Callable[[Ctx, Record | None, dict[str, Any]], tuple[datetime, datetime]]  # the correct stamp
