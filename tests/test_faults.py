@@ -12,7 +12,7 @@ import pytest
 
 from conformance.reference.faults import FAULTS, VARIANTS
 
-# Where the suite deliberately files a fault under another clause (documented in README).
+# Where the suite deliberately files a fault under another clause (documented in docs/DECISIONS.md).
 FILED_UNDER = {"idem-created-at-moves": "IDEM-3"}
 TLS_ARGS = {"plain": ("--allow-http",)}
 # Faults that only a run told the organizations' zones can see: without the zone, UTC, a
