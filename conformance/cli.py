@@ -371,18 +371,45 @@ class _ClosedPipeSafe:
         return getattr(self._stream, name)
 
 
+REPORT_COMMANDS = {
+    "diff": "what changed between two certification.json files (exit 1: a clause regressed)",
+    "compare": "clause × run matrix of two or more certification.json files (HTML, JSON; exit 0)",
+}
+
+
+def report(argv: list[str]) -> int:
+    """``conformance report diff|compare``; with no subcommand or ``--help``, their usage."""
+    if not argv or argv[0] in ("-h", "--help"):
+        print(f"usage: conformance report {{{', '.join(REPORT_COMMANDS)}}} ...  (each has --help)")
+        for name, text in REPORT_COMMANDS.items():
+            print(f"  {name:<9} {text}")
+        return 0 if argv else EXIT_USAGE
+    if argv[0] == "diff":
+        from conformance.report.diff import main_diff
+
+        return main_diff(argv[1:])
+    if argv[0] == "compare":
+        from conformance.report.compare import main_compare
+
+        return main_compare(argv[1:])
+    expected = ", ".join(REPORT_COMMANDS)
+    print(f"conformance: unknown command {'report ' + argv[0]!r}; expected report {{{expected}}}", file=sys.stderr)
+    return EXIT_USAGE
+
+
 def main(argv: list[str] | None = None) -> int:
     if not isinstance(sys.stdout, _ClosedPipeSafe):
         sys.stdout = _ClosedPipeSafe(sys.stdout)
     argv = list(sys.argv[1:] if argv is None else argv)
-    commands = "run, rerun, serve, clauses, report diff"
+    commands = "run, rerun, serve, clauses, report"
     if not argv or argv[0] in ("-h", "--help"):
         print(f"usage: conformance {{{commands}}} ...  (conformance {__version__})")
-        print("  run            certify a server (default: the bundled reference server)")
-        print("  rerun          repeat a submission bundle's run and diff the verdicts")
-        print("  serve          run the bundled reference server")
-        print("  clauses        list the clause catalogue")
-        print("  report diff    compare two certification.json files")
+        print("  run             certify a server (default: the bundled reference server)")
+        print("  rerun           repeat a submission bundle's run and diff the verdicts")
+        print("  serve           run the bundled reference server")
+        print("  clauses         list the clause catalogue")
+        print("  report diff     what changed between two certification.json files")
+        print("  report compare  clause × run matrix of two or more certification.json files")
         return 0 if argv else EXIT_USAGE
     command, rest = argv[0], argv[1:]
     try:
@@ -396,10 +423,8 @@ def main(argv: list[str] | None = None) -> int:
             return main_serve(rest)
         if command == "clauses":
             return clauses(rest)
-        if command == "report" and rest[:1] == ["diff"]:
-            from conformance.report.diff import main_diff
-
-            return main_diff(rest[1:])
+        if command == "report":
+            return report(rest)
         if command == "--version":
             print(__version__)
             return 0
