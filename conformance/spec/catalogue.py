@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import fnmatch
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
 
@@ -22,6 +22,9 @@ class Clause:
     group: str
     title: str
     seed: str
+    requirement: str = ""  # the clause's text in SPEC.md, in full (Markdown)
+    ambiguities: tuple[int, ...] = ()  # numbers of the spec's "Ambiguities resolved" that bear on it
+    readings: tuple[str, ...] = ()  # how the suite judges it, where the text leaves a choice
 
     @property
     def marker(self) -> str:
@@ -30,10 +33,29 @@ class Clause:
 
 
 @dataclass(frozen=True)
+class Ambiguity:
+    """One of the spec's "Ambiguities resolved": its number, a short title and its text (Markdown)."""
+
+    number: int
+    title: str
+    text: str
+
+
+@dataclass(frozen=True)
+class Term:
+    name: str
+    text: str
+
+
+@dataclass(frozen=True)
 class Catalogue:
     spec_revision: str
     groups: dict[str, str]
     clauses: tuple[Clause, ...]
+    terms: tuple[Term, ...] = ()
+    group_notes: dict[str, str] = field(default_factory=dict)  # the spec's notes that hold for a whole group
+    ambiguities: tuple[Ambiguity, ...] = ()
+    reference_api: str = ""  # the spec's description of the bundled reference API (Markdown)
 
     def __iter__(self):
         return iter(self.clauses)
@@ -82,10 +104,35 @@ def clause_id_from_marker(name: str) -> str | None:
 def load() -> Catalogue:
     text = resources.files("conformance.spec").joinpath("clauses.toml").read_text("utf-8")
     data = tomllib.loads(text)
+    ambiguities = tuple(Ambiguity(a["number"], a["title"], a["text"]) for a in data.get("ambiguity", []))
+    numbers = {a.number for a in ambiguities}
     clauses = []
     for entry in data["clause"]:
         group = entry["id"].split("-")[0]
-        if entry["level"] not in LEVELS or group not in data["groups"]:
+        refs = tuple(entry.get("ambiguities", ()))
+        if entry["level"] not in LEVELS or group not in data["groups"] or not numbers.issuperset(refs):
             raise ValueError(f"bad catalogue entry {entry!r}")
-        clauses.append(Clause(entry["id"], entry["level"], group, entry["title"], entry["seed"]))
-    return Catalogue(data["spec_revision"], dict(data["groups"]), tuple(clauses))
+        clauses.append(
+            Clause(
+                entry["id"],
+                entry["level"],
+                group,
+                entry["title"],
+                entry["seed"],
+                entry.get("requirement", "").strip(),
+                refs,
+                tuple(entry.get("readings", ())),
+            )
+        )
+    notes = dict(data.get("group_notes", {}))
+    if not set(notes) <= set(data["groups"]):
+        raise ValueError(f"group_notes for unknown groups: {sorted(set(notes) - set(data['groups']))}")
+    return Catalogue(
+        data["spec_revision"],
+        dict(data["groups"]),
+        tuple(clauses),
+        tuple(Term(t["name"], t["text"]) for t in data.get("term", [])),
+        notes,
+        ambiguities,
+        data.get("reference_api", {}).get("text", "").strip(),
+    )
