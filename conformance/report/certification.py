@@ -19,7 +19,9 @@ from urllib.parse import unquote
 import conformance
 from conformance.http.exchange import EVIDENCE_BODY_CHARS, Finding
 from conformance.http.redact import Redactor
+from conformance.report import repro
 from conformance.spec import catalogue
+from conformance.verdicts import messages
 from conformance.verdicts.decide import RunRecord
 
 SCHEMA_VERSION = 2
@@ -101,17 +103,21 @@ def identity(raw: dict[str, Any]) -> dict[str, Any]:
 
 
 def finding(f: Finding | dict[str, Any], confirmation: dict[str, int] | None = None) -> dict[str, Any]:
-    """A finding flattened for readers: what was wrong, where, how to replay it and, after
-    ``--confirm``, how often its test charged the clause again (``confirmed`` false: never)."""
+    """A finding flattened for readers: what was wrong (in the suite's words: :func:`messages.clean`), where, the
+    violating request's curl line and, after ``--confirm``, how often its test charged the clause again
+    (``confirmed`` false: never). ``reproduction`` (the script) is filled by :func:`to_json`, which knows the run."""
     d = f.to_dict() if isinstance(f, Finding) else dict(f)
     evidence = d.get("evidence") or {}
+    message = messages.clean(str(d.get("message", "")))
     out: dict[str, Any] = {
         "clause": d.get("clause", ""),
-        "message": str(d.get("message", "")),
+        "message": message,
+        "group": messages.shape(message),
         "test_id": d.get("test_id") or "",
         "request": _cap_body(evidence.get("request")),
         "response": _cap_body(evidence.get("response")),
-        "reproduction": evidence.get("curl") or None,
+        "curl": evidence.get("curl") or None,
+        "reproduction": None,
     }
     if d.get("extra"):
         out["extra"] = d["extra"]
@@ -159,8 +165,9 @@ def to_json(record: RunRecord, redactor: Redactor) -> dict[str, Any]:
     clauses = []
     for cv, cd in zip(record.clauses, base["clauses"], strict=True):
         cd["findings"] = [finding(f, cv.confirmations.get(f.test_id)) for f in cv.findings]
-        for f in cd["findings"]:
+        for n, (f, source) in enumerate(zip(cd["findings"], cv.findings, strict=True), 1):
             f["replay"] = replay_command(record.identity or {}, f["test_id"])
+            f["reproduction"] = repro.build(f, source.evidence or {}, record.identity or {}, cv.clause.id, n)
         clauses.append(cd)
     data = {
         "schema_version": SCHEMA_VERSION,
@@ -184,7 +191,10 @@ def dumps(data: dict[str, Any], redactor: Redactor) -> bytes:
 
 
 def write(record: RunRecord, path: Path, redactor: Redactor) -> Path:
-    write_bytes(path, dumps(to_json(record, redactor), redactor))
+    """``certification.json`` at ``path`` and each finding's reproduction script beside it (``repro/``)."""
+    data = to_json(record, redactor)
+    repro.write_scripts(data, path.parent, redactor)
+    write_bytes(path, dumps(data, redactor))
     return path
 
 

@@ -21,6 +21,7 @@ from typing import Any
 import pytest
 
 from conformance.http.redact import Redactor
+from conformance.report import chart, grouping
 from conformance.report.certification import to_json, write_bytes
 from conformance.report.html_redact import redact_report
 from conformance.report.terminal import condense_reasons, first_note, verdict_label
@@ -65,6 +66,90 @@ padding:1px 6px;font-weight:bold;color:#fff}
 #conformance-report .finding{border-left:3px solid #c62828;padding-left:10px;margin:10px 0 18px}
 #conformance-report .clause-findings.severity-warning .finding{border-left-color:#ef8f00}
 #verdict-counts .badge{margin-right:6px}
+#conformance-report{max-width:1400px}
+#conformance-report #clause-matrix{width:100%}
+#conformance-report #clause-matrix td.clause-id,#conformance-report #clause-matrix td.level,
+#conformance-report #clause-matrix td.verdict,#conformance-report #clause-matrix td.tests{white-space:nowrap;width:1%}
+#conformance-report #clause-matrix td.title{min-width:280px}
+#conformance-report #clause-matrix td.first-finding{word-break:break-word}
+#conformance-report [hidden]{display:none !important}
+#conformance-report #finding-filters{position:sticky;top:0;background:#fff;padding:6px 0;border-bottom:1px solid #ddd;
+z-index:2}
+#conformance-report #finding-filters label{margin-right:14px}
+#conformance-report details.finding-group{border-left:3px solid #c62828;padding:2px 0 2px 10px;margin:8px 0}
+#conformance-report .clause-findings.severity-warning details.finding-group{border-left-color:#ef8f00}
+#conformance-report details.finding-group>summary{cursor:pointer;font-weight:bold}
+#conformance-report .group-count{display:inline-block;min-width:36px;text-align:center;background:#455a64;color:#fff;
+border-radius:9px;padding:0 6px;margin-right:6px;font-size:12px}
+#conformance-report .group-tests,#conformance-report .finding-test{color:#555;font-size:12px}
+#conformance-report button.copy{font-size:12px;margin-left:8px;cursor:pointer}
+#conformance-report .offset-chart{display:block;margin:6px 0 10px;border:1px solid #eee;background:#fff}
+"""
+
+SCRIPT = """
+(function () {
+  var root = document.getElementById("conformance-report");
+  if (!root) { return; }
+  var picks = {clause: "", verdict: "", level: ""};
+  function matches(el) {
+    var d = el.dataset;
+    return (!picks.clause || d.clause === picks.clause || d.group === picks.clause) &&
+      (!picks.verdict || d.label === picks.verdict) && (!picks.level || d.level === picks.level);
+  }
+  function apply() {
+    var shown = 0, groups = 0;
+    root.querySelectorAll("[data-filterable]").forEach(function (el) {
+      el.hidden = !matches(el);
+      if (!el.hidden && el.classList.contains("clause-findings")) {
+        shown += 1;
+        groups += el.querySelectorAll("details.finding-group").length;
+      }
+    });
+    root.dataset.shownClauses = String(shown);
+    root.dataset.shownGroups = String(groups);
+    var count = document.getElementById("filter-count");
+    if (count) { count.textContent = shown + " clause(s), " + groups + " finding group(s) shown"; }
+  }
+  var query = new URLSearchParams(window.location.search);
+  Object.keys(picks).forEach(function (name) {
+    var select = document.getElementById("filter-" + name);
+    if (!select) { return; }
+    var wanted = query.get(name);
+    if (wanted !== null) { select.value = wanted; }
+    picks[name] = select.value;
+    select.addEventListener("change", function () { picks[name] = select.value; apply(); });
+  });
+  root.querySelectorAll("button.copy").forEach(function (button) {
+    button.addEventListener("click", function () {
+      var source = document.getElementById(button.dataset.copy);
+      var text = source ? source.textContent : "";
+      function done() { button.textContent = "Copied"; }
+      if (navigator.clipboard && window.isSecureContext) {
+        navigator.clipboard.writeText(text).then(done, fallback);
+      } else { fallback(); }
+      function fallback() {
+        var area = document.createElement("textarea");
+        area.value = text; document.body.appendChild(area); area.select();
+        try { document.execCommand("copy"); done(); } finally { document.body.removeChild(area); }
+      }
+    });
+  });
+  apply();
+  var wrapped = 0;
+  root.querySelectorAll("#clause-matrix td.clause-id").forEach(function (cell) {
+    var range = document.createRange();
+    range.selectNodeContents(cell);
+    var lines = {};
+    Array.prototype.forEach.call(range.getClientRects(), function (r) { lines[Math.round(r.top)] = 1; });
+    if (Object.keys(lines).length > 1) { wrapped += 1; }
+  });
+  var matrix = document.getElementById("clause-matrix");
+  if (matrix) {
+    matrix.dataset.wrappedClauseCells = String(wrapped);
+    matrix.dataset.width = String(matrix.offsetWidth);
+  }
+  root.dataset.ready = "true";
+})();
 """
 
 
@@ -193,7 +278,8 @@ def _has_findings_section(c: dict[str, Any]) -> bool:
 
 def _what(c: dict[str, Any]) -> str:
     if c["findings"]:
-        return f"{len(c['findings'])} finding(s)"
+        n = len(grouping.group(c["id"], c["findings"]))
+        return f"{len(c['findings'])} finding(s) in {n} group(s)"
     return e(_short(c.get("reason", ""), 160))
 
 
@@ -206,7 +292,8 @@ def _failing(data: dict[str, Any]) -> str:
     if not bad:
         return '<div id="failing-clauses" data-count="0"><p>No clause failed.</p></div>'
     items = "".join(
-        f'<li data-clause="{e(c["id"])}">{_badge(verdict_label(c))} <a href="#findings-{e(c["id"])}">'
+        f'<li data-clause="{e(c["id"])}" {_filter_attrs(c)}>{_badge(verdict_label(c))} '
+        f'<a href="#findings-{e(c["id"])}">'
         f"{e(c['id'])}</a> ({e(c['level'])}) {e(c['title'])} — {_what(c)}</li>"
         for c in bad
     )
@@ -240,7 +327,8 @@ def _row(c: dict[str, Any]) -> str:
     title = "\n".join(tests[:20]) + (f"\n… {len(tests) - 20} more" if len(tests) > 20 else "")
     return (
         f'<tr id="clause-{cid}" class="{classes}" data-clause="{cid}" data-verdict="{e(c["verdict"])}" '
-        f'data-level="{e(c["level"])}" data-severity="{e(c.get("severity", ""))}" data-tests="{len(tests)}">'
+        f'data-level="{e(c["level"])}" data-severity="{e(c.get("severity", ""))}" data-tests="{len(tests)}" '
+        f'data-label="{e(label)}" data-group="{e(c["group"])}" data-filterable="">'
         f'<td class="clause-id">{ident}</td><td class="level">{e(c["level"])}</td>'
         f'<td class="title">{e(c["title"])}</td><td class="verdict">{_badge(label)}</td>'
         f'<td class="tests" title="{e(title)}">{len(tests)}</td>'
@@ -269,7 +357,28 @@ def _exchange(part: dict[str, Any] | None, first_line: str) -> str:
     return e(text)
 
 
+def _filter_attrs(c: dict[str, Any]) -> str:
+    return (
+        f'data-label="{e(verdict_label(c))}" data-level="{e(c["level"])}" data-group="{e(c.get("group", ""))}" '
+        'data-filterable=""'
+    )
+
+
+def _reproduction(c: dict[str, Any], i: int, f: dict[str, Any]) -> str:
+    repro = f.get("reproduction")
+    if not isinstance(repro, dict) or not repro.get("script"):
+        return ""
+    anchor = f"repro-{c['id']}-{i}"
+    return (
+        f"<h4>Reproduce ({e(repro.get('requests'))} request(s), fresh ids, cleans up after itself) "
+        f'<button type="button" class="copy" data-copy="{e(anchor)}">Copy script</button> '
+        f'<a class="repro-file" href="{e(repro["file"])}">{e(repro["file"])}</a></h4>'
+        f'<pre class="finding-repro" id="{e(anchor)}">{e(repro["script"])}</pre>'
+    )
+
+
 def _finding(c: dict[str, Any], i: int, f: dict[str, Any]) -> str:
+    """One finding's evidence: its request and response, the reproduction script, the curl line, the replay."""
     out = [f'<div class="finding" data-clause="{e(c["id"])}" data-index="{i}">']
     out.append(f'<p class="finding-message"><b>{i}.</b> {e(f["message"])}</p>')
     if f.get("test_id"):
@@ -289,32 +398,90 @@ def _finding(c: dict[str, Any], i: int, f: dict[str, Any]) -> str:
     if resp:
         line = f"HTTP {resp.get('status', '')}"
         out.append(f'<h4>Response</h4><pre class="finding-response">{_exchange(resp, line)}</pre>')
-    if f.get("reproduction"):
-        out.append(f'<h4>Reproduce</h4><pre class="finding-curl">{e(f["reproduction"])}</pre>')
+    out.append(_reproduction(c, i, f))
+    if f.get("curl"):
+        out.append(
+            "<h4>The violating request alone (its object is deleted by the run's cleanup)</h4>"
+            f'<pre class="finding-curl">{e(f["curl"])}</pre>'
+        )
     if f.get("replay"):
         out.append(f'<h4>Replay the test</h4><pre class="finding-replay">{e(f["replay"])}</pre>')
     out.append("</div>")
     return "".join(out)
 
 
+def _group(c: dict[str, Any], g: grouping.Group) -> str:
+    """One card per fault: its message, how often it was seen, by which tests; expands to the first finding's
+    evidence and the others' messages."""
+    i, first = g.members[0]
+    tests = g.tests
+    shown = ", ".join(f"<code>{e(t)}</code>" for t in tests[:8]) + (
+        f" … {len(tests) - 8} more" if len(tests) > 8 else ""
+    )
+    more = ""
+    if g.count > 1:
+        rows = "".join(
+            f'<li data-index="{j}">{e(f["message"])}'
+            + (f' <span class="finding-test">({e(f["test_id"])})</span>' if f.get("test_id") else "")
+            + (
+                f' <a class="repro-file" href="{e(f["reproduction"]["file"])}">{e(f["reproduction"]["file"])}</a>'
+                if isinstance(f.get("reproduction"), dict)
+                else ""
+            )
+            + "</li>"
+            for j, f in g.members[1:]
+        )
+        more = f'<details class="group-members"><summary>{g.count - 1} more like it</summary><ul>{rows}</ul></details>'
+    return (
+        f'<details class="finding-group" data-clause="{e(c["id"])}" data-count="{g.count}" data-key="{e(g.key)}">'
+        f'<summary><span class="group-count">×{g.count}</span><span class="group-message">{e(first["message"])}'
+        f"</span></summary>"
+        f'<p class="group-tests" data-tests="{len(tests)}">Seen by {len(tests)} test(s): {shown}</p>'
+        f"{_finding(c, i, first)}{more}</details>"
+    )
+
+
+def _filters(data: dict[str, Any]) -> str:
+    bad = [c for c in data["clauses"] if _has_findings_section(c)]
+    clauses = "".join(f'<option value="{e(c["id"])}">{e(c["id"])}</option>' for c in bad)
+    groups = "".join(f'<option value="{e(g)}">{e(g)} (group)</option>' for g in dict.fromkeys(c["group"] for c in bad))
+    verdicts = "".join(
+        f'<option value="{e(v)}">{e(v.replace("_", " "))}</option>'
+        for v in dict.fromkeys(verdict_label(c) for c in data["clauses"])
+    )
+    return (
+        '<div id="finding-filters">'
+        f'<label>Clause <select id="filter-clause"><option value="">all</option>{groups}{clauses}</select></label>'
+        f'<label>Verdict <select id="filter-verdict"><option value="">all</option>{verdicts}</select></label>'
+        '<label>Level <select id="filter-level"><option value="">all</option><option value="MUST">MUST</option>'
+        '<option value="SHOULD">SHOULD</option></select></label><span id="filter-count"></span></div>'
+    )
+
+
 def _findings(data: dict[str, Any]) -> str:
     sections = []
+    zone = data["run"].get("org_timezone") or (data["run"].get("zone_candidates") or [None])[0]
     for c in data["clauses"]:
         if not _has_findings_section(c):
             continue
         cid, label = e(c["id"]), verdict_label(c)
+        groups = grouping.group(c["id"], c["findings"])
         cls = "clause-findings" + (" severity-warning" if label == "warning" else "")
         parts = [
-            f'<div id="findings-{cid}" class="{cls}" data-clause="{cid}" data-verdict="{e(c["verdict"])}">',
-            f"<h3>{_badge(label)} {cid} ({e(c['level'])}) {e(c['title'])}</h3>",
+            f'<div id="findings-{cid}" class="{cls}" data-clause="{cid}" data-verdict="{e(c["verdict"])}" '
+            f'data-groups="{len(groups)}" data-findings="{len(c["findings"])}" {_filter_attrs(c)}>',
+            f"<h3>{_badge(label)} {cid} ({e(c['level'])}) {e(c['title'])} — {len(c['findings'])} finding(s) "
+            f"in {len(groups)} group(s)</h3>",
         ]
         if c.get("reason"):
             parts.append(f'<p class="reason">{e(c["reason"])}</p>')
-        parts += [_finding(c, i, f) for i, f in enumerate(c["findings"], 1)]
+        if c["id"] in chart.CLAUSES and c["findings"]:
+            parts.append(chart.render(c["id"], c["findings"], zone))
+        parts += [_group(c, g) for g in groups]
         parts.append(f'<p><a href="#clause-{cid}">back to the matrix</a></p></div>')
         sections.append("".join(parts))
     body = "".join(sections) or "<p>No findings.</p>"
-    return f'<section id="clause-findings"><h2>Findings</h2>{body}</section>'
+    return f'<section id="clause-findings"><h2>Findings</h2>{_filters(data)}{body}</section>'
 
 
 def render_block(data: dict[str, Any] | None) -> str:
@@ -330,7 +497,8 @@ def render_block(data: dict[str, Any] | None) -> str:
             f"{_certifiable(data)}{_hints(data)}{_identity(data)}{_waivers(data)}{_failing(data)}"
             f"<h2>Clause matrix</h2>{_counts(data)}{_matrix(data)}{_gaps(data)}{_findings(data)}"
         )
-    return f'{START}<section id="conformance-report"><style>{CSS}</style>{inner}</section>{END}'
+    script = f"<script>{SCRIPT}</script>" if data is not None else ""
+    return f'{START}<section id="conformance-report"><style>{CSS}</style>{inner}{script}</section>{END}'
 
 
 def place_on_top(text: str) -> str:

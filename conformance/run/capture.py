@@ -20,6 +20,7 @@ from conformance.checks import times
 from conformance.checks.context import CheckContext
 from conformance.http.exchange import Exchange, Finding
 from conformance.suite._support.acceptance import DescriptionGap
+from conformance.verdicts.steps import StepLog
 
 PRIMARY_KEY = "$CONFORMANCE_API_KEY"  # how the (redacted) first key appears in a request's headers
 SECOND_KEY = "$CONFORMANCE_SECOND_API_KEY"  # ... and the second
@@ -46,6 +47,7 @@ class Capture:
         outcome: checks.CheckOutcome,
         seen: set[tuple[int, int]],
         errors: dict[str, str] | None = None,
+        steps: StepLog | None = None,
     ) -> None:
         self.exchanges += 1
         if exchange.authenticated and exchange.request_headers.get("Authorization", "").endswith(PRIMARY_KEY):
@@ -57,6 +59,8 @@ class Capture:
         for finding in outcome.findings:
             if self._per_clause[finding.clause] < FINDINGS_PER_CLAUSE:
                 finding.test_id = self.test_id
+                if steps is not None and finding.evidence is not None:
+                    finding.evidence["steps"] = steps.steps_for(exchange)
                 self.findings.append(finding)
             self._per_clause[finding.clause] += 1
         if len(self.observations) < OBSERVATIONS_CAP:
@@ -83,9 +87,11 @@ class Recorder:
         self.outside = Capture("session")  # set-up and cleanup requests
         self._second = CheckContext(ctx.model, second_zone)
         self._anyone = CheckContext(ctx.model, None)  # answers to other credentials: whose zone is unknown
+        self.steps = StepLog(ctx.model)  # the requests a finding's reproduction replays
 
     def begin(self, test_id: str) -> Capture:
         self.current = Capture(test_id)
+        self.steps.begin()
         return self.current
 
     def end(self) -> Capture | None:
@@ -113,13 +119,14 @@ class Recorder:
         def broken(check: checks.Check, exc: Exception) -> None:  # only its own clause is an ``error``
             errors.setdefault(check.clause, _crash(f"check {check.name}", exc))
 
+        self.steps.add(exchange)
         outcome = checks.run_all(exchange, ctx, on_error=broken)
         try:
             seen = times.observations(exchange, ctx) if primary else set()
         except Exception as exc:
             seen = set()
             errors.setdefault("TIME-3", _crash("times.observations", exc))
-        (self.current or self.outside).add(exchange, outcome, seen, errors)
+        (self.current or self.outside).add(exchange, outcome, seen, errors, self.steps)
 
 
 def _crash(where: str, exc: Exception) -> str:

@@ -106,10 +106,11 @@ def _test_result(
         violation = find_violation(call.excinfo.value)
         if violation is not None:
             result.kind = "violation"
-            result.violation = {
-                "clause": violation.clause,
-                "evidence": redactor.obj(violation.exchange.evidence()) if violation.exchange else None,
-            }
+            evidence = None
+            if violation.exchange is not None:
+                steps = state.recorder.steps.steps_for(violation.exchange)
+                evidence = {**violation.exchange.evidence(), "steps": steps}
+            result.violation = {"clause": violation.clause, "evidence": redactor.obj(evidence)}
         elif call.excinfo.errisinstance(SetupFailed):
             result.kind = "setup"
         else:
