@@ -26,11 +26,14 @@ import pytest
 
 from conformance.http.exchange import Exchange, Finding
 from conformance.http.redact import Redactor
-from conformance.report import certification, diff, terminal, write_all
+from conformance.report import certification, chart, diff, terminal, write_all
 from conformance.report import html as html_report
+from conformance.report.grouping import group
+from conformance.report.repro import build
 from conformance.spec import catalogue
 from conformance.verdicts.decide import RunRecord, certifiability, decide, exit_code
 from conformance.verdicts.decide import TestRecord as _TestRecord
+from conformance.verdicts.messages import clean, shape
 
 ROOT = Path(__file__).resolve().parents[1]
 SCHEMA = json.loads((ROOT / "schemas" / "certification.schema.json").read_text())
@@ -187,7 +190,10 @@ def test_certification_json_validates_and_carries_every_verdict(written: dict[st
     finding = clauses["STATUS-1"]["findings"][0]
     assert finding["test_id"] == "fuzz::POST /mailing_lists"
     assert finding["request"]["method"] == "POST" and finding["response"]["status"] == 405
-    assert finding["reproduction"].startswith("curl -X POST")
+    assert finding["curl"].startswith("curl -X POST")
+    # A finding without recorded steps replays its one request; the script reads the key from the environment.
+    assert finding["reproduction"]["file"] == "repro/STATUS-1-1.sh" and finding["reproduction"]["requests"] == 1
+    assert '"Authorization: Basic ${CONFORMANCE_API_KEY}"' in finding["reproduction"]["script"]
     assert data["run"]["target"] == "https://api.example.test" and data["run"]["seed"] == 1234
 
 
@@ -218,6 +224,139 @@ def test_json_holds_no_secret_in_any_form(written: dict[str, Path]) -> None:
     assert leaks(text) == []
     assert leaks(json.dumps(json.loads(text), ensure_ascii=False)) == []
     assert "***REDACTED***" in text
+
+
+def test_reproduction_scripts_are_written_executable_valid_and_hold_no_secret(written: dict[str, Path]) -> None:
+    data = json.loads(written["json"].read_text("utf-8"))
+    files = {f["reproduction"]["file"]: f for c in data["clauses"] for f in c["findings"] if f["reproduction"]}
+    folder = written["json"].parent / "repro"
+    assert {f"repro/{p.name}" for p in folder.iterdir()} == set(files) and "repro/ENV-1-2.sh" in files
+    for name, f in files.items():
+        path = written["json"].parent / name
+        assert os.access(path, os.X_OK) and path.read_text("utf-8") == f["reproduction"]["script"]
+        assert leaks(path.read_text("utf-8")) == []
+        syntax = subprocess.run(["bash", "-n", str(path)], capture_output=True, text=True)
+        assert syntax.returncode == 0, syntax.stderr
+    # A second run into the same directory leaves no script of the first behind.
+    (folder / "OLD-1-9.sh").write_text("stale")
+    write_all(build_record(), written["json"].parent, redactor())
+    assert not (folder / "OLD-1-9.sh").exists()
+
+
+def _step(method: str, url: str, status: int, body: dict | None = None, key: str = "CONFORMANCE_API_KEY", **kw):
+    headers = {"Authorization": f"Basic ${key}"} | ({"Content-Type": "application/json"} if body else {})
+    step = {"method": method, "url": url, "headers": headers, "status": status}
+    step["body"] = json.dumps(body) if body is not None else None
+    return step | kw
+
+
+def test_reproduction_rewrites_the_runs_ids_and_deletes_children_first() -> None:
+    base = "https://api.example.test/ga/api"
+    parent, child = "cft1a2b3c00012f3a", "CFT1A2B3C0002BEEF"
+    uuid_id = "123e4567-e89b-42d3-a456-426614174000"
+    steps = [
+        _step("POST", f"{base}/v2/lists/{parent}", 201, {"name": "x"}, item=f"/lists/{parent}", ids=[parent]),
+        _step(
+            "PUT",
+            f"{base}/v2/lists/{parent}/members/{child}",
+            201,
+            {"list": parent, "note": "it's $HOME `id`"},
+            key="CONFORMANCE_SECOND_API_KEY",
+            item=f"/lists/{parent}/members/{child}",
+            ids=[parent, child],
+        ),
+        _step("POST", f"{base}/v2/tags/{uuid_id}", 201, {"n": 1}, item=f"/tags/{uuid_id}", ids=[uuid_id]),
+        _step("GET", f"{base}/v2/lists/{parent}/members?limit=100", 200),
+    ]
+    finding = {"message": "after two POSTs the list shows the member twice", "test_id": "t::x"}
+    run = {"target": base + "/", "id_prefix": "cft1a2b3c", "settings": {}}
+    repro = build(finding, {"steps": steps}, run, "IDEM-1", 3)
+    assert repro is not None and repro["file"] == "repro/IDEM-1-3.sh" and repro["requests"] == 4 and repro["ids"] == 3
+    script = repro["script"]
+    commands = [line for line in script.splitlines() if not line.startswith("#") and "$(fresh " not in line]
+    assert not any(v in line for line in commands for v in (parent, child, uuid_id))
+    assert f"ID1=$(fresh {parent})" in script and f"ID3=$(fresh {uuid_id} uuid)" in script
+    assert '"${BASE}"/v2/lists/"${ID1}"/members/"${ID2}"' in script
+    assert (
+        '"Authorization: Basic ${CONFORMANCE_SECOND_API_KEY}"' in script
+        and ': "${CONFORMANCE_SECOND_API_KEY:?' in script
+    )
+    cleanup = script[script.index("cleanup() {") : script.index("trap cleanup EXIT")]
+    deletes = re.findall(r"-X DELETE (\S+)", cleanup)
+    assert deletes == [
+        '"${BASE}"/v2/lists/"${ID1}"/members/"${ID2}"',
+        '"${BASE}"/v2/tags/"${ID3}"',
+        '"${BASE}"/v2/lists/"${ID1}"',
+    ]
+
+    # The script as bash runs it: fresh ids of the same shape, bodies sent byte for byte, the key never expanded
+    # into the file. curl is a stub that prints its arguments.
+    stub = Path(os.environ.get("TMPDIR", "/tmp")) / f"curl-stub-{os.getpid()}"
+    stub.mkdir(exist_ok=True)
+    (stub / "curl").write_text('#!/bin/sh\nprintf "ARGS"; for a in "$@"; do printf " [%s]" "$a"; done; echo\n')
+    (stub / "curl").chmod(0o755)
+    env = {"PATH": f"{stub}:{os.environ['PATH']}", "CONFORMANCE_API_KEY": "k1", "CONFORMANCE_SECOND_API_KEY": "k2"}
+    out = subprocess.run(["bash", "-c", script], capture_output=True, text=True, env=env, timeout=30)
+    assert out.returncode == 0, out.stderr
+    sent = [line for line in out.stdout.splitlines() if line.startswith("ARGS")]
+    assert len(sent) == 4 + 3
+    first = re.search(r"/v2/lists/(\w+)\]", sent[0]).group(1)
+    assert first != parent and re.fullmatch(r"[a-f][a-f]t[0-9a-f]{6}[0-9]{4}[0-9a-f]{4}", first)  # the same shape
+    member = re.search(r"\[\{\"list\": \"(\w+)\", \"note\": \"it's \$HOME `id`\"\}\]", sent[1])
+    assert member and member.group(1) == first  # a parent's id inside a body is the same fresh id
+    assert "[Authorization: Basic k2]" in sent[1] and "[Authorization: Basic k1]" in sent[0]
+    tag = re.search(r"/v2/tags/([\w-]+)\]", sent[2]).group(1)
+    assert tag != uuid_id and re.fullmatch(r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-a[0-9a-f]{3}-[0-9a-f]{12}", tag)
+    missing = subprocess.run(["bash", "-c", script], capture_output=True, text=True, env={"PATH": env["PATH"]})
+    assert missing.returncode != 0 and "CONFORMANCE_API_KEY" in missing.stderr and "ARGS" not in missing.stdout
+
+
+def test_messages_speak_the_suites_language() -> None:
+    raw = (
+        "[TIME-5] offset sent timedelta(days=-1, seconds=50400) read back as "
+        "datetime.datetime(2020, 6, 1, 12, 0, tzinfo=datetime.timezone(datetime.timedelta(days=-1, seconds=68400)))"
+        " in ZoneInfo(key='America/Chicago')\nFalsifying example: test_x(\n    data=data(...),\n)\n"
+        "Failing test case: x\n@reproduce_failure('6.1', b'AAA')"
+    )
+    assert clean(raw) == "offset sent -10:00 read back as 2020-06-01T12:00:00-05:00 in America/Chicago"
+    plain_text = "name is 'x' (3 chars); expected 403 validation_failed"
+    assert clean(plain_text) == plain_text  # nothing to clean: unchanged
+    assert clean("pairs 2020-01-01T00:00:00Z at -21600s") == "pairs 2020-01-01T00:00:00Z at -06:00"
+
+
+def test_repeated_findings_group_by_what_went_wrong() -> None:
+    msgs = [
+        "starts_at 2001-09-09T06:31:40-06:00 has offset -06:00; America/Chicago is at -05:00 at that instant",
+        "starts_at 2014-07-14T21:00:36-06:00 has offset -06:00; America/Chicago is at -05:00 at that instant",
+        "subscribed_at 2014-07-14T21:00:36-06:00 has offset -06:00; America/Chicago is at -05:00 at that instant",
+        "starts_at 2014-03-14T21:00:36+00:00 has offset +00:00; America/Chicago is at -05:00 at that instant",
+        "starts_at 2014-07-15T21:00:36-06:00 has offset -06:00; America/Chicago is at -05:00 at that instant",
+    ]
+    findings = [{"message": m, "test_id": f"t::{i % 2}"} for i, m in enumerate(msgs)]
+    groups = group("TIME-3", findings)
+    assert [(g.count, [i for i, _ in g.members]) for g in groups] == [(3, [1, 2, 5]), (1, [3]), (1, [4])]
+    assert groups[0].tests == ["t::0", "t::1"] and groups[0].first["message"] == msgs[0]
+    assert shape(clean("[IDEM-1] after 2 POSTs the list shows cft1a2b3c00012f3a 3 times")) == (
+        "after <n> POSTs the list shows <id> <n> times"
+    )
+
+
+def test_offset_chart_plots_the_zone_against_what_was_seen() -> None:
+    summer = [
+        {"message": f"starts_at 2024-0{m}-10T12:00:00-06:00 has offset -06:00; America/Chicago is at -05:00"}
+        for m in (6, 7, 8)
+    ]
+    winter = [{"message": "starts_at 2024-01-10T12:00:00-06:00 has offset -06:00; America/Chicago is at -06:00"}]
+    svg = chart.render("TIME-3", summer + winter, "America/Chicago")
+    tags = Tags(svg)
+    root = tags.find("svg")[0]
+    assert root["data-points"] == "4" and root["data-off-zone"] == "3"
+    assert root["data-zone-offsets"] == "-05:00 -06:00" and root["data-seen-offsets"] == "-06:00"
+    assert len(tags.find("polyline")) == 1 and "<script" not in svg and "href" not in svg
+    # The broken case: offsets that follow the zone are all on its line.
+    right = [{"message": "starts_at 2024-07-10T12:00:00-05:00 has offset"}, *winter]
+    assert Tags(chart.render("TIME-3", right, "America/Chicago")).find("svg")[0]["data-off-zone"] == "0"
+    assert chart.render("TIME-3", [{"message": "no time here"}], "America/Chicago") == ""
 
 
 # ---- junit.xml ---------------------------------------------------------------------

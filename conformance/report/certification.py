@@ -167,7 +167,8 @@ def to_json(record: RunRecord, redactor: Redactor) -> dict[str, Any]:
         cd["findings"] = [finding(f, cv.confirmations.get(f.test_id)) for f in cv.findings]
         for n, (f, source) in enumerate(zip(cd["findings"], cv.findings, strict=True), 1):
             f["replay"] = replay_command(record.identity or {}, f["test_id"])
-            f["reproduction"] = repro.build(f, source.evidence or {}, record.identity or {}, cv.clause.id, n)
+            evidence = redactor.obj(source.evidence or {})
+            f["reproduction"] = repro.build(f, evidence, record.identity or {}, cv.clause.id, n)
         clauses.append(cd)
     data = {
         "schema_version": SCHEMA_VERSION,

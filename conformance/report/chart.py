@@ -132,8 +132,8 @@ def render(clause: str, findings: list[dict[str, Any]], zone_name: str | None, y
             f'cy="{y(offset)}" r="3.5" fill="{"#c62828" if wrong else "#2e7d32"}" fill-opacity="0.7" '
             f'data-offset="{_fmt(offset)}"><title>{html.escape(title)}</title></circle>'
         )
-    caption = f"UTC offsets seen in {clause}'s findings (dots; red: not the zone's at that instant) against " + (
-        f"{zone_name} through {year} (line)" if zone else "no known zone (give --org-timezone)"
+    caption = f"Offsets seen in {clause}'s findings (dots; red: not the zone's then) vs " + (
+        f"{zone_name} in {year} (line)" if zone else "no known zone (give --org-timezone)"
     )
     legend = f'<text x="{LEFT}" y="14" font-size="11">{html.escape(caption)}</text>'
     return (

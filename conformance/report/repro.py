@@ -129,7 +129,9 @@ def _auth(value: str) -> tuple[str, str | None]:
     for var in KEY_VARS:
         if value.endswith("$" + var):
             return f'"Authorization: {value[: -len(var) - 1]}${{{var}}}"', var
-    if "REDACTED" in value or MASK in value:
+    if MASK in value:  # the configured key itself, sent as a plain header value (as the client's curl line reads it)
+        return f'"Authorization: {value.replace(MASK, "${CONFORMANCE_API_KEY}")}"', KEY_VARS[0]
+    if "REDACTED" in value:
         why = f"this request sent an altered key, which no report keeps: set {ALTERED}"
         return f'"Authorization: ${{{ALTERED}:?{why}}}"', None
     return shlex.quote(f"Authorization: {value}"), None
@@ -155,10 +157,10 @@ def build(
     ids = run_ids(steps, run.get("id_prefix"))
     words = _Words(ids)
     used = {
-        var
+        _auth(str(value))[1]
         for s in steps
-        for var in KEY_VARS
-        if str((s.get("headers") or {}).get("Authorization", "")).endswith("$" + var)
+        for name, value in (s.get("headers") or {}).items()
+        if name.lower() == "authorization"
     }
     settings = run.get("settings") or {}
     message = " ".join(str(finding.get("message", "")).split())
