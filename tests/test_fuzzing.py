@@ -28,7 +28,7 @@ def test_fuzzing_alone_catches_faults_no_scripted_test_targets(certify, name):
     clause = FAULTS[name].clause
     assert run.verdicts()[clause] == "fail", f"{name}: {run.verdicts()}\n{run.stdout[-3000:]}"
     finding = next(c for c in run.record["clauses"] if c["id"] == clause)["findings"][0]
-    assert finding["reproduction"].startswith("curl ") and "$CONFORMANCE_API_KEY" in finding["reproduction"]
+    assert finding["curl"].startswith("curl ") and "$CONFORMANCE_API_KEY" in finding["curl"]
     assert finding["request"] and finding["response"]
 
 

@@ -53,8 +53,10 @@ def format_findings(findings: list[dict[str, Any]]) -> str:
             lines.append(f"   request: {req.get('method', '')} {req.get('url', '')}")
         if resp:
             lines.append(f"   response: HTTP {resp.get('status', '')}")
-        if f.get("reproduction"):
-            lines.append(f"   reproduce: {f['reproduction']}")
+        if f.get("curl"):
+            lines.append(f"   curl: {f['curl']}")
+        if isinstance(f.get("reproduction"), dict):
+            lines.append(f"   reproduce: bash {f['reproduction']['file']} (in the report directory)")
         if f.get("replay"):
             lines.append(f"   replay the test: {f['replay']}")
     return "\n".join(lines)
