@@ -105,6 +105,9 @@ SCRIPT = """
         groups += el.querySelectorAll("details.finding-group").length;
       }
     });
+    root.querySelectorAll("tbody.clause-group").forEach(function (body) {
+      body.hidden = !body.querySelector("tr.clause-row:not([hidden])");
+    });
     root.dataset.shownClauses = String(shown);
     root.dataset.shownGroups = String(groups);
     var count = document.getElementById("filter-count");
