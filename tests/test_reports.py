@@ -341,6 +341,29 @@ def test_repeated_findings_group_by_what_went_wrong() -> None:
     )
 
 
+def test_capped_findings_keep_every_group_and_count_all_of_them(tmp_path: Path) -> None:
+    many = [
+        Finding("TIME-3", f"[TIME-3] starts_at 2024-07-{1 + i % 28:02d}T12:00:00-06:00 has offset -06:00", None, "t::a")
+        for i in range(60)
+    ]
+    rare = Finding("TIME-3", "[TIME-3] starts_at 2024-01-10T12:00:00+00:00 has offset +00:00", None, "t::b")
+    tests = [_TestRecord("t::a", ["TIME-3"], "passed", findings=[*many, rare], checked={"TIME-3": 61})]
+    cv = next(v for v in decide(catalogue.load(), tests, [], max_findings=50) if v.clause.id == "TIME-3")
+    assert len(cv.findings) == 50 and cv.findings[-1] is rare  # the last of 61 kept: the first of its group
+    assert cv.findings[:49] == many[:49] and "61 findings in 2 group(s)" in cv.reason
+    assert cv.groups == {"starts_at <time> has offset -06:00": 60, "starts_at <time> has offset +00:00": 1}
+    # The broken case: without the cap nothing is dropped, and the counts are the same.
+    whole = next(v for v in decide(catalogue.load(), tests, [], max_findings=100) if v.clause.id == "TIME-3")
+    assert len(whole.findings) == 61 and whole.groups == cv.groups and not whole.reason
+    record = build_record()
+    record.clauses = [cv if v.clause.id == "TIME-3" else v for v in record.clauses]
+    data = certification.to_json(record, redactor())
+    jsonschema.validate(data, SCHEMA, cls=jsonschema.Draft202012Validator)
+    cards = Tags(html_report.render_block(data)).find("details")
+    cards = [c for c in cards if c.get("data-clause") == "TIME-3" and "finding-group" in c.get("class", "")]
+    assert [(c["data-count"], c["data-total"]) for c in cards] == [("49", "60"), ("1", "1")]
+
+
 def test_offset_chart_plots_the_zone_against_what_was_seen() -> None:
     summer = [
         {"message": f"starts_at 2024-0{m}-10T12:00:00-06:00 has offset -06:00; America/Chicago is at -05:00"}

@@ -413,7 +413,7 @@ def _finding(c: dict[str, Any], i: int, f: dict[str, Any]) -> str:
     return "".join(out)
 
 
-def _group(c: dict[str, Any], g: grouping.Group) -> str:
+def _group(c: dict[str, Any], g: grouping.Group, total: int) -> str:
     """One card per fault: its message, how often it was seen, by which tests; expands to the first finding's
     evidence and the others' messages."""
     i, first = g.members[0]
@@ -435,9 +435,12 @@ def _group(c: dict[str, Any], g: grouping.Group) -> str:
             for j, f in g.members[1:]
         )
         more = f'<details class="group-members"><summary>{g.count - 1} more like it</summary><ul>{rows}</ul></details>'
+    if total > g.count:
+        more += f'<p class="group-dropped">{total - g.count} more like it not kept in the record (see the reason)</p>'
     return (
-        f'<details class="finding-group" data-clause="{e(c["id"])}" data-count="{g.count}" data-key="{e(g.key)}">'
-        f'<summary><span class="group-count">×{g.count}</span><span class="group-message">{e(first["message"])}'
+        f'<details class="finding-group" data-clause="{e(c["id"])}" data-count="{g.count}" data-total="{total}" '
+        f'data-key="{e(g.key)}"><summary><span class="group-count" title="{g.count} kept in the record">×{total}</span>'
+        f'<span class="group-message">{e(first["message"])}'
         f"</span></summary>"
         f'<p class="group-tests" data-tests="{len(tests)}">Seen by {len(tests)} test(s): {shown}</p>'
         f"{_finding(c, i, first)}{more}</details>"
@@ -480,7 +483,9 @@ def _findings(data: dict[str, Any]) -> str:
             parts.append(f'<p class="reason">{e(c["reason"])}</p>')
         if c["id"] in chart.CLAUSES and c["findings"]:
             parts.append(chart.render(c["id"], c["findings"], zone))
-        parts += [_group(c, g) for g in groups]
+        totals = {t["group"]: t["count"] for t in c.get("finding_groups") or []}
+        sized = sorted(((max(totals.get(g.key, 0), g.count), g) for g in groups), key=lambda tg: -tg[0])
+        parts += [_group(c, g, total) for total, g in sized]
         parts.append(f'<p><a href="#clause-{cid}">back to the matrix</a></p></div>')
         sections.append("".join(parts))
     body = "".join(sections) or "<p>No findings.</p>"

@@ -12,6 +12,7 @@ from typing import Any
 
 from conformance.http.exchange import Finding
 from conformance.spec.catalogue import Catalogue, Clause
+from conformance.verdicts import messages
 
 VERDICTS = ("pass", "fail", "error", "waived", "skip", "not_verified")
 
@@ -60,6 +61,9 @@ class ClauseVerdict:
     findings: list[Finding] = field(default_factory=list)
     confirmations: dict[str, dict[str, int]] = field(default_factory=dict)  # test id -> {attempts, reproduced}
     waiver: dict[str, Any] | None = None
+    groups: dict[str, int] = field(
+        default_factory=dict
+    )  # what went wrong (messages.shape) -> findings, all kept or not
 
     @property
     def confirmation(self) -> dict[str, Any] | None:
@@ -99,6 +103,7 @@ class ClauseVerdict:
             "findings": [f.to_dict() for f in self.findings],
             "confirmation": self.confirmation,
             "waiver": self.waiver,
+            "finding_groups": [{"group": k, "count": n} for k, n in self.groups.items()],
         }
 
 
@@ -209,9 +214,13 @@ def decide(
         if cv.findings:
             cv.verdict = "fail"
             total = len(cv.findings)
-            cv.findings = cv.findings[:max_findings]
+            cv.groups = group_counts(cv.findings)
+            cv.findings = keep(cv.findings, max_findings)
             if total > max_findings:
-                cv.reason = f"{total} findings; the first {max_findings} are kept"
+                cv.reason = (
+                    f"{total} findings in {len(cv.groups)} group(s); {max_findings} are kept, the first of each group "
+                    "among them"
+                )
         elif cv.counts["error"]:
             cv.verdict, cv.reason = "error", error_reasons[cid]
         elif cv.counts["passed"] or cv.checked:
@@ -221,6 +230,35 @@ def decide(
         else:
             cv.verdict, cv.reason = "not_verified", "no test or response check exercised this clause"
     return list(verdicts.values())
+
+
+def group_counts(findings: list[Finding]) -> dict[str, int]:
+    """How many findings of each group (what went wrong: :func:`messages.shape`), largest first."""
+    counts: dict[str, int] = {}
+    for f in findings:
+        key = messages.shape(messages.clean(f.message))
+        counts[key] = counts.get(key, 0) + 1
+    return dict(sorted(counts.items(), key=lambda kv: -kv[1]))
+
+
+def keep(findings: list[Finding], limit: int) -> list[Finding]:
+    """At most ``limit`` findings, in their order: the first of every group before a second of any, so that a fault
+    seen 600 times does not crowd out one seen once."""
+    if len(findings) <= limit:
+        return findings
+    keys = [messages.shape(messages.clean(f.message)) for f in findings]
+    seen: set[str] = set()
+    firsts = []
+    for i, k in enumerate(keys):
+        if k not in seen:
+            seen.add(k)
+            firsts.append(i)
+    chosen = set(firsts[:limit])
+    for i in range(len(findings)):
+        if len(chosen) >= limit:
+            break
+        chosen.add(i)
+    return [findings[i] for i in sorted(chosen)]
 
 
 def _blamed(test: TestRecord) -> set[str]:
