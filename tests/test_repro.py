@@ -20,9 +20,14 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from conformance.http.exchange import Exchange
+from conformance.model import load_model
+from conformance.spec import facts
+from conformance.verdicts.steps import StepLog
+
 BASH = shutil.which("bash")
 CURL = shutil.which("curl")
-pytestmark = pytest.mark.skipif(BASH is None or CURL is None, reason="the reproduction scripts need bash and curl")
+NO_SHELL = pytest.mark.skipif(BASH is None or CURL is None, reason="the reproduction scripts need bash and curl")
 
 ZONE = "America/Chicago"
 CLAUSES = ("IDEM-1", "TIME-3", "TIME-5")
@@ -76,6 +81,7 @@ def listed_twice(request: str, body: str) -> list[str]:
     return sorted({i for i in ids if ids.count(i) > 1})
 
 
+@NO_SHELL
 def test_reproduction_scripts_show_the_violation_after_the_run_and_only_on_the_faulty_server(certify, reference_server):
     faulty = reference_server(("idem-post-duplicates", "time-dst-ignored"))
     args = ["--profile", "smoke", "--org-timezone", ZONE]
@@ -143,3 +149,55 @@ def test_reproduction_scripts_show_the_violation_after_the_run_and_only_on_the_f
             assert listed_twice(request, body) == [], fine
         else:
             assert off_zone(body) == [] and _TIME.search(body), fine
+
+
+# ---- which requests a finding replays (no server needed) --------------------------------------------------------
+
+
+def _ex(method: str, path: str, status: int = 200, body: dict | None = None) -> Exchange:
+    return Exchange(
+        method=method,
+        url=f"https://api.example.test/ga/api/v2{path}",
+        request_headers={"Authorization": "Basic $CONFORMANCE_API_KEY"},
+        request_body=json.dumps(body).encode() if body is not None else None,
+        status=status,
+        response_headers={},
+        response_body=b"{}",
+    )
+
+
+def test_a_finding_replays_its_objects_writes_and_its_parents_creates_only() -> None:
+    log = StepLog(load_model(str(facts.reference_openapi_path())))
+    log.begin()  # an earlier test creates the shared parent list
+    parent = _ex("POST", "/mailing_lists/cftaaaaaa0001abcd", 201, {"name": "p"})
+    log.add(parent)
+    log.begin()  # the finding's test
+    steps = [
+        _ex("POST", "/campaigns/cftaaaaaa0002abcd", 201, {"name": "other"}),  # another object: left out
+        _ex("PUT", "/mailing_lists/cftaaaaaa0001abcd/subscribers/cftaaaaaa0003abcd", 201, {"email": "a@b.c"}),
+        _ex("GET", "/mailing_lists/cftaaaaaa0001abcd/subscribers/cftaaaaaa0003abcd"),  # a read before: left out
+        _ex("PUT", "/mailing_lists/cftaaaaaa0001abcd/subscribers/cftaaaaaa0003abcd", 200, {"email": "x@b.c"}),
+        _ex("PUT", "/mailing_lists/cftaaaaaa0001abcd/subscribers/cftaaaaaa0004abcd", 201, {"email": "d@b.c"}),
+        _ex("GET", "/mailing_lists/cftaaaaaa0001abcd/subscribers/cftaaaaaa0003abcd"),  # the violation
+        _ex("GET", "/mailing_lists/cftaaaaaa0001abcd/subscribers?limit=100"),  # a listing violation
+    ]
+    for ex in steps:
+        log.add(ex)
+    picked = log.steps_for(steps[5])
+    assert [(s["method"], s["url"].split("/v2")[1], s["status"]) for s in picked] == [
+        ("POST", "/mailing_lists/cftaaaaaa0001abcd", 201),  # from the run-wide creates: made by another test
+        ("PUT", "/mailing_lists/cftaaaaaa0001abcd/subscribers/cftaaaaaa0003abcd", 201),
+        ("PUT", "/mailing_lists/cftaaaaaa0001abcd/subscribers/cftaaaaaa0003abcd", 200),
+        ("GET", "/mailing_lists/cftaaaaaa0001abcd/subscribers/cftaaaaaa0003abcd", 200),
+    ]
+    assert picked[1]["ids"] == ["cftaaaaaa0001abcd", "cftaaaaaa0003abcd"] and picked[1]["body"] == '{"email": "a@b.c"}'
+    # A listing replays the object last written in it.
+    listing = log.steps_for(steps[6])
+    assert [s["url"].split("/v2")[1] for s in listing] == [
+        "/mailing_lists/cftaaaaaa0001abcd",
+        "/mailing_lists/cftaaaaaa0001abcd/subscribers/cftaaaaaa0004abcd",
+        "/mailing_lists/cftaaaaaa0001abcd/subscribers?limit=100",
+    ]
+    # The broken case: an exchange this test never sent is replayed alone (nothing else is known of it).
+    stray = _ex("GET", "/campaigns/cftaaaaaa0009abcd")
+    assert [s["url"] for s in log.steps_for(stray)] == [stray.url]

@@ -120,8 +120,9 @@ class StepLog:
             self._creates.pop(item, None)
 
     def steps_for(self, exchange: Exchange | None) -> list[dict[str, Any]]:
-        """The requests that reproduce what ``exchange`` shows: parents' creates, the writes on its object (or on
-        its collection's objects), then the exchange itself. Empty when the exchange is not in this test's log."""
+        """The requests that reproduce what ``exchange`` shows: parents' creates, the writes on its object (for a
+        listing, on the object last written in that collection), then the exchange itself; the exchange alone when
+        it is not in this test's log."""
         if exchange is None:
             return []
         entries = list(self._log)
@@ -133,14 +134,17 @@ class StepLog:
         item, collection = target.get("item"), target.get("collection")
 
         def on_object(step: dict[str, Any]) -> bool:
-            if step["method"] in READS:
-                return False
-            own = step.get("item")
-            if own is None:
-                return False
-            if item is not None:
-                return own == item
-            return collection is not None and own.rsplit("/", 1)[0] == collection
+            return step["method"] not in READS and step.get("item") is not None and step.get("item") == item
+
+        if item is None and collection is not None:  # a listing: it shows the object written last in it
+            item = next(
+                (
+                    s["item"]
+                    for s in reversed(before)
+                    if s["method"] not in READS and s.get("item") and s["item"].rsplit("/", 1)[0] == collection
+                ),
+                None,
+            )
 
         writes = [s for s in before if on_object(s)]
         parents: list[str] = []
