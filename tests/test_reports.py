@@ -322,6 +322,9 @@ def test_messages_speak_the_suites_language() -> None:
     plain_text = "name is 'x' (3 chars); expected 403 validation_failed"
     assert clean(plain_text) == plain_text  # nothing to clean: unchanged
     assert clean("pairs 2020-01-01T00:00:00Z at -21600s") == "pairs 2020-01-01T00:00:00Z at -06:00"
+    assert clean("[TIME-5] sent in -1 day, 14:00:00") == "sent in -10:00"
+    assert clean("body {'a': None, 'b': [True, 'x']} vs [1, 2]") == 'body {"a": null, "b": [true, "x"]} vs [1, 2]'
+    assert clean("set {x} and [unclosed 'q'") == "set {x} and [unclosed 'q'"
 
 
 def test_repeated_findings_group_by_what_went_wrong() -> None:

@@ -9,6 +9,8 @@ counts), so repeated findings group under one card.
 
 from __future__ import annotations
 
+import ast
+import json
 import re
 from datetime import UTC, date, datetime, timedelta, timezone
 
@@ -34,8 +36,9 @@ _DATETIME = re.compile(r"(?:datetime\.)?datetime\((\d+(?:,\s*\d+){2,6})(?:,\s*tz
 _DATE = re.compile(r"(?:datetime\.)?date\((\d+),\s*(\d+),\s*(\d+)\)")
 _ZONEINFO = re.compile(r"(?:zoneinfo\.)?ZoneInfo\(key='([^']+)'\)")
 _DECIMAL = re.compile(r"Decimal\('([^']*)'\)")
-_BYTES = re.compile(r"\bb'((?:[^'\\]|\\.)*)'")
+_BYTES = re.compile(r"(?<![\w'\"])b'((?:[^'\\]|\\.)*)'")
 _SECONDS = re.compile(r"(?<![\w.])([+-]\d+)s\b")  # "at -21600s" (an offset in seconds)
+_DELTA_STR = re.compile(r"(?<![\w.])(-?\d+) days?, (\d{1,2}):(\d\d):(\d\d)\b")  # str(timedelta): "-1 day, 14:00:00"
 
 
 def offset_text(seconds: int) -> str:
@@ -108,7 +111,55 @@ def plain(text: str) -> str:
     text = _DECIMAL.sub(lambda m: m.group(1), text)
     text = _BYTES.sub(lambda m: "'" + m.group(1) + "'", text)
     text = _SECONDS.sub(lambda m: offset_text(int(m.group(1))), text)
+    text = _DELTA_STR.sub(
+        lambda m: offset_text(int(m[1]) * 86400 + int(m[2]) * 3600 + int(m[3]) * 60 + int(m[4])), text
+    )
     return text
+
+
+def _containers(text: str) -> str:
+    """Python ``dict``/``list`` reprs (``{'a': None}``) as JSON (``{"a": null}``), the API's own notation."""
+    out, i = [], 0
+    while i < len(text):
+        if text[i] in "{[":
+            end = _closing(text, i)
+            if end is not None:
+                chunk = text[i : end + 1]
+                if re.search(r"'|\bNone\b|\bTrue\b|\bFalse\b", chunk):
+                    try:
+                        value = ast.literal_eval(chunk)
+                    except (ValueError, SyntaxError, MemoryError, RecursionError):
+                        value = None
+                    if isinstance(value, dict | list):
+                        try:
+                            out.append(json.dumps(value, ensure_ascii=False))
+                            i = end + 1
+                            continue
+                        except (TypeError, ValueError):
+                            pass
+        out.append(text[i])
+        i += 1
+    return "".join(out)
+
+
+def _closing(text: str, start: int) -> int | None:
+    depth, quote = 0, ""
+    for j in range(start, min(len(text), start + 4000)):
+        c = text[j]
+        if quote:
+            if c == "\\":
+                continue
+            if c == quote and text[j - 1] != "\\":
+                quote = ""
+        elif c in "'\"":
+            quote = c
+        elif c in "{[":
+            depth += 1
+        elif c in "}]":
+            depth -= 1
+            if depth == 0:
+                return j
+    return None
 
 
 def clean(message: str) -> str:
@@ -118,7 +169,7 @@ def clean(message: str) -> str:
     if m:
         text = text[m.end() :]
     text = _INNER_PREFIX.sub("", text)
-    return plain(text).strip() or str(message or "").strip()
+    return _containers(plain(text)).strip() or str(message or "").strip()
 
 
 # What varies between repeats of one fault: taken out of a message to group findings.
