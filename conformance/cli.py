@@ -20,6 +20,7 @@ from typing import Any
 from conformance import __version__
 from conformance.run import interrupts
 from conformance.run.config import OPTIONS, ConfigError, resolve
+from conformance.run.options import TERMINAL_DEFAULTS
 from conformance.spec import catalogue
 
 EXIT_USAGE = 2
@@ -95,6 +96,9 @@ def run(argv: list[str]) -> int:
         "-o",
         f"cache_dir={Path(settings.report_dir).resolve() / '.pytest_cache'}",
     ]
+    quiet = not _asks_for_tracebacks(passthrough)  # the clause matrix says what failed; report.html the rest
+    if quiet:
+        pytest_args += list(TERMINAL_DEFAULTS)
     args.workers = settings.workers  # also from the environment or a config file: the plugin turns it into -n
     for opt in OPTIONS:
         value = getattr(args, opt.dest)
@@ -113,7 +117,7 @@ def run(argv: list[str]) -> int:
         if opt.secret and getattr(args, opt.dest):
             os.environ[opt.env] = getattr(args, opt.dest)
     watch = _InternalErrors()
-    code = int(pytest.main(pytest_args + passthrough, plugins=[watch]))
+    code = int(pytest.main(pytest_args + passthrough, plugins=[watch, *([_QuietTerminal()] if quiet else [])]))
     if watch.seen and code == 3:  # pytest's INTERNALERROR shares 3 with the contract's "target unreachable"
         print(
             "conformance: the suite itself failed (INTERNALERROR above); this is not the target's fault",
@@ -133,6 +137,22 @@ class _InternalErrors:
         self.seen = True
 
 
+class _QuietTerminal:
+    """Plugin object: no tracebacks in the terminal. Each failure's report keeps its full traceback (pytest
+    renders it with ``--tb``'s style when the test ends: report.html shows it), and only the terminal's
+    summary, after the session, reads ``--tb=no``."""
+
+    def pytest_sessionfinish(self, session: Any) -> None:
+        option = session.config.option
+        if getattr(option, "tbstyle", "auto") == "auto" and not getattr(option, "fulltrace", False):
+            option.tbstyle = "no"
+
+
+def _asks_for_tracebacks(passthrough: list[str]) -> bool:
+    """``-- --tb=short`` (or ``--full-trace``, ``-l``, ``-r...``): the user's pytest terminal, not the quiet one."""
+    return any(a.startswith(("--tb", "--full-trace", "--showlocals", "-r", "-l")) for a in passthrough)
+
+
 def passthrough_only_help(passthrough: list[str]) -> bool:
     return any(a in ("-h", "--help", "--co", "--collect-only") for a in passthrough)
 
@@ -149,17 +169,21 @@ def _description_problem(settings) -> str | None:
 
 
 def _preflight(settings) -> int:
-    """Exit 3 with one line, and reports written, when nothing answers at the URL."""
+    """Exit 3 with one line, and reports written, when the target cannot be tested at all: nothing answers at
+    the URL, or none of the described paths is there (a base URL without its path). A certificate that does not
+    validate is TLS-2's verdict, judged in the run; one line says so."""
     from conformance.http.redact import Redactor
     from conformance.model import DescriptionError, load_model
+    from conformance.run import session
     from conformance.run.record import EXIT_UNREACHABLE, write_unreachable
-    from conformance.run.session import preflight
     from conformance.spec import facts
 
     redactor = Redactor([settings.api_key, settings.second_api_key])
-    reason = preflight(settings, redactor)
-    if reason is None or "TLS" in reason:
-        return 0  # a TLS failure is TLS-2's verdict, judged in the run
+    reason = session.preflight(settings, redactor)
+    session.CHECKED.add(settings.base_url)  # the run's own preflight then neither asks again nor says it twice
+    if reason and "TLS" in reason:
+        print(f"conformance: {session.untested_line(session.tls_problem(reason))}", file=sys.stderr)
+        return 0
     try:
         model = load_model(
             settings.openapi or str(facts.reference_openapi_path()),
@@ -170,8 +194,12 @@ def _preflight(settings) -> int:
     except DescriptionError as exc:
         print(f"conformance: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    write_unreachable(settings, model, reason)
-    print(f"conformance: target unreachable: {reason}", file=sys.stderr)
+    stop = f"target unreachable: {reason}" if reason else session.missing_paths(settings, model, redactor)
+    if stop is None:
+        return 0
+    paths = write_unreachable(settings, model, stop)
+    names = ", ".join(path.name for path in paths.values())
+    print(f"conformance: {redactor.text(stop)}; reports in {settings.report_dir} ({names})", file=sys.stderr)
     return EXIT_UNREACHABLE
 
 

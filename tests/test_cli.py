@@ -64,9 +64,12 @@ def test_nothing_listening_is_exit_3(tmp_path):
         ["--base-url", f"https://127.0.0.1:{_closed_port()}/ga/api"], env=KEY, report_dir=tmp_path / "reports"
     )
     assert run.code == 3, run.stdout + run.stderr
-    assert "unreachable" in run.stderr
-    assert "Traceback" not in run.stderr + run.stdout
-    assert (tmp_path / "reports" / "certification.json").exists()
+    line = _one_line(run)
+    assert "target unreachable" in line and f"reports in {tmp_path / 'reports'}" in line  # where to look
+    for name in ("certification.json", "junit.xml", "report.html"):  # report.html too, without pytest
+        assert name in line and (tmp_path / "reports" / name).exists()
+    assert "target unreachable" in (tmp_path / "reports" / "report.html").read_text()
+    assert run.record["run"]["cannot_test"].startswith("target unreachable: ")
 
 
 def test_port_9_contract_example(tmp_path):
@@ -150,15 +153,24 @@ def test_401_on_every_request_hints_at_the_api_key(reference_server, tmp_path):
 
 
 def test_untrusted_certificate_hints_at_ca_bundle(reference_server, tmp_path):
+    """TLS-2 fails; every other clause could not be judged, which is ``not_verified``, never ``skip`` ("does not
+    apply"); stderr says so on one line with the fix."""
     handle = reference_server()
     run = run_conformance(
-        ["--base-url", handle.base_url, "--profile", "smoke", "--clause", "TLS"],
-        env={"CONFORMANCE_API_KEY": "k"},
+        ["--base-url", handle.base_url, "--profile", "smoke"],
+        env={"CONFORMANCE_API_KEY": "not-the-key-0123"},
         report_dir=tmp_path / "reports",
     )
+    assert run.code == 1, run.stdout + run.stderr
     tls2 = next(c for c in run.record["clauses"] if c["id"] == "TLS-2")
     assert tls2["verdict"] == "fail"
     assert "--ca-bundle" in tls2["findings"][0]["message"] and "--insecure" in tls2["findings"][0]["message"]
+    others = {c["id"]: c for c in run.record["clauses"] if c["id"] != "TLS-2"}
+    assert {c["verdict"] for c in others.values()} == {"not_verified"}
+    assert all(c["reason"].startswith("not judged: the target cannot be tested: TLS") for c in others.values())
+    line = _one_line(run)
+    assert line.startswith("conformance: cannot test the target (TLS-2 fails") and "--ca-bundle" in line
+    assert run.record["run"]["cannot_test"] == tls2["findings"][0]["message"]
 
 
 # -- pytest options pass through ----------------------------------------------------------------

@@ -17,6 +17,10 @@ DEFAULT_MAX_CONNECTIONS = 16
 # that requests overlap across the wire as they would from a client with many connections.
 REMOTE_RTT_MS = 5.0
 MAX_REMOTE_WORKERS = 8
+# What `conformance run` adds to pytest's arguments unless the user asks for tracebacks after `--`: no short
+# summary of failed test ids (the terminal shows the clause matrix and one line per failing clause; with no
+# traceback either, see conformance.cli: the tracebacks are in report.html).
+TERMINAL_DEFAULTS = ("-rN",)
 
 
 @dataclass(frozen=True)

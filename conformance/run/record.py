@@ -6,6 +6,7 @@ from __future__ import annotations
 import sys
 import time
 from datetime import UTC, datetime
+from html import escape
 from pathlib import Path
 from typing import Any
 
@@ -16,9 +17,10 @@ from conformance.checks import times
 from conformance.http.exchange import Finding
 from conformance.model import TargetModel
 from conformance.run.config import OPTIONS, Settings, connections_per_worker
+from conformance.run.options import TERMINAL_DEFAULTS
 from conformance.run.state import GAPS_CAP, PACKAGE_DIR, SUITE_DIR, RunState
 from conformance.verdicts.certifiability import selection_weakenings, settings_weakenings
-from conformance.verdicts.decide import RunRecord, TestRecord, certifiability, decide, exit_code
+from conformance.verdicts.decide import ClauseVerdict, RunRecord, TestRecord, certifiability, decide, exit_code
 
 EXIT_UNREACHABLE = 3
 
@@ -47,11 +49,33 @@ def description_findings(model: TargetModel) -> list[Finding]:
     return out
 
 
-def write_unreachable(s: Settings, model: TargetModel, reason: str) -> None:
-    """The reports of a run that never reached its target (all clauses ``error``)."""
+def write_unreachable(s: Settings, model: TargetModel, reason: str) -> dict[str, Path]:
+    """The reports of a run stopped before any test (all clauses ``error``; ``reason`` says why, e.g. "target
+    unreachable: ..."), ``report.html`` included; returns their paths."""
     state = RunState(None, s, model)
-    state.record = build_record(state, unreachable=reason)
+    state.record = build_record(state, stopped=reason)
     write_reports(state)
+    state.paths["html"] = write_page(state)
+    return state.paths
+
+
+def write_page(state: RunState) -> Path:
+    """``report.html`` without pytest-html (a run that never started pytest): the same conformance block."""
+    from conformance.report import certification
+    from conformance.report.html import render_block
+    from conformance.report.html_redact import redact_report
+
+    assert state.record is not None
+    data = certification.to_json(state.record, state.redactor)
+    path = Path(state.settings.report_dir) / "report.html"
+    title = f"Conformance report: {data['run'].get('target') or 'unknown target'}"
+    page = (
+        f'<!DOCTYPE html>\n<html><head><meta charset="utf-8"><title>{escape(title)}</title></head>'
+        f"<body>{render_block(data)}</body></html>\n"
+    )
+    path.write_text(page, encoding="utf-8")
+    redact_report(path, state.redactor)
+    return path
 
 
 def _zone_consistency(state: RunState) -> TestRecord | None:
@@ -77,10 +101,12 @@ def _zone_consistency(state: RunState) -> TestRecord | None:
     return rec
 
 
-def build_record(state: RunState, unreachable: str | None = None) -> RunRecord:
+def build_record(state: RunState, stopped: str | None = None) -> RunRecord:
+    """The record; ``stopped``: why the run stopped before any test ("target unreachable: ..."), every clause
+    then ``error``."""
     s = state.settings
     tests = list(state.tests.values())
-    zone_rec = _zone_consistency(state) if unreachable is None else None
+    zone_rec = _zone_consistency(state) if stopped is None else None
     if zone_rec is not None:
         tests.append(zone_rec)
     if state.outside_errors:
@@ -88,19 +114,22 @@ def build_record(state: RunState, unreachable: str | None = None) -> RunRecord:
     selected = s.selected_clauses
     verdicts = decide(state.catalogue, tests, state.run_findings, selected=selected)
     weakenings = [*state.weakenings, *settings_weakenings(s), *_selection_weakenings(state)]
-    waived = _apply_waivers(state, verdicts) if not unreachable else []
-    if unreachable:
+    waived = _apply_waivers(state, verdicts) if not stopped else []
+    if stopped:
         for cv in verdicts:
-            cv.verdict, cv.reason = "error", f"target unreachable: {unreachable}"
-        weakenings.append(f"target unreachable: {unreachable}")
+            cv.verdict, cv.reason = "error", stopped
+        weakenings.append(stopped)
+    elif state.fatal:
+        _not_judged(verdicts, state.fatal)
     ok, reasons = certifiability(verdicts, weakenings)
-    code = EXIT_UNREACHABLE if unreachable else exit_code(verdicts)
+    code = EXIT_UNREACHABLE if stopped else exit_code(verdicts)
     if state.interrupted:
         code = EXIT_INTERRUPTED
     leftover = [item for c in state.cleanups for item in c.get("leftover", [])]
     identity = {
         "target": s.base_url,
         "reference_server": state.server is not None,
+        "cannot_test": stopped or state.fatal,
         "suite_version": __version__,
         "spec_revision": state.catalogue.spec_revision,
         "profile": s.profile,
@@ -147,6 +176,14 @@ def build_record(state: RunState, unreachable: str | None = None) -> RunRecord:
         exit_code=code,
         waivers=waived,
     )
+
+
+def _not_judged(verdicts: list[ClauseVerdict], fatal: str) -> None:
+    """A target that cannot be tested at all (its certificate does not validate): the clauses its tests skipped
+    were not judged, which is not ``skip`` (that says "does not apply")."""
+    for cv in verdicts:
+        if cv.verdict == "skip" or (cv.verdict == "not_verified" and not cv.reason.startswith("not selected")):
+            cv.verdict, cv.reason = "not_verified", f"not judged: the target cannot be tested: {fatal}"
 
 
 def _hints(state: RunState) -> list[str]:
@@ -219,13 +256,14 @@ def _worker_count(config: pytest.Config | None) -> int:
 
 
 def passthrough_args(config: pytest.Config | None) -> list[str]:
-    """The pytest options the user added (after ``--``): everything but what ``conformance run`` itself passes."""
+    """The pytest options the user added (after ``--``): everything but what ``conformance run`` itself passes
+    (its own options, and the quiet terminal's ``--tb=no -rN``, which change nothing but the terminal)."""
     own = {opt.plugin_flag: opt.kind for opt in OPTIONS}
     params = getattr(config, "invocation_params", None)  # absent when the run never reached pytest
     args, out, i = list(params.args if params else ()), [], 0
     while i < len(args):
         arg = str(args[i])
-        if arg in ("--pyargs", "conformance.suite"):
+        if arg in ("--pyargs", "conformance.suite") or arg in TERMINAL_DEFAULTS:
             i += 1
         elif arg in ("-c", "-o") and i + 1 < len(args) and (arg == "-c" or str(args[i + 1]).startswith("cache_dir=")):
             i += 2

@@ -10,13 +10,14 @@ from typing import Any
 
 import pytest
 
-from conformance.http.client import Client, TargetError
+from conformance.http.client import Client, Credential, TargetError
 from conformance.http.exchange import Finding
 from conformance.http.redact import Redactor
+from conformance.model import TargetModel
 from conformance.run import interrupts, workers
 from conformance.run.collect import await_workers, log_report, merge_outside, take_over
 from conformance.run.config import Settings
-from conformance.run.record import EXIT_UNREACHABLE, build_record, write_reports
+from conformance.run.record import EXIT_UNREACHABLE, build_record, write_page, write_reports
 from conformance.run.state import RunState
 
 
@@ -131,16 +132,23 @@ def _resolve_target(state: RunState) -> None:
         s.second_api_key = s.second_api_key or (state.server.keys[1] if len(state.server.keys) > 1 else None)
         s.sources.setdefault("base_url", "bundled reference server")
         return
+    checked = s.base_url in CHECKED  # by `conformance run`, before pytest started: it said so on stderr
     problem = preflight(s, state.redactor)
-    if problem:
-        text = problem
-        if "TLS" in text:
-            state.fatal = f"{text} (give the target's CA with --ca-bundle PEM, or --insecure to skip verification)"
-            state.run_findings.append(Finding("TLS-2", state.fatal))
-            return
-        state.record = build_record(state, unreachable=text)
+    if problem and "TLS" in problem:
+        state.fatal = tls_problem(problem)
+        state.run_findings.append(Finding("TLS-2", state.fatal))
+        if not checked:
+            print(f"conformance: {untested_line(state.fatal)}", file=sys.stderr)
+        return
+    stop = f"target unreachable: {problem}" if problem else None
+    if stop is None and not checked:
+        stop = missing_paths(s, state.model, state.redactor)
+    if stop:
+        state.record = build_record(state, stopped=stop)
         write_reports(state)
-        pytest.exit(f"conformance: target unreachable: {text}", returncode=EXIT_UNREACHABLE)
+        state.paths["html"] = write_page(state)
+        names = ", ".join(path.name for path in state.paths.values())
+        pytest.exit(f"conformance: {stop}; reports in {s.report_dir} ({names})", returncode=EXIT_UNREACHABLE)
 
 
 RTT_PROBES = 4
@@ -161,6 +169,61 @@ def measure_rtt(s: Settings, redactor: Redactor) -> float | None:
     finally:
         probe.session.close()
     return round(statistics.median(times[1:]), 1)
+
+
+CHECKED: set[str] = set()  # base URLs whose preflight (with its stderr line) `conformance run` did in this process
+
+
+def tls_problem(reason: str) -> str:
+    """TLS-2's finding for a target whose certificate does not validate, with the fix."""
+    return f"{reason} (give the target's CA with --ca-bundle PEM, or --insecure to skip verification)"
+
+
+def untested_line(fatal: str) -> str:
+    """The one stderr line of a run whose target cannot be tested (its clauses are then ``not_verified``)."""
+    return f"cannot test the target (TLS-2 fails, every other clause is not verified): {fatal}"
+
+
+PATH_PROBES = 3  # described collection paths asked before the run
+
+
+def probe_paths(model: TargetModel, limit: int = PATH_PROBES) -> list[str]:
+    """Collection paths the description lists with a GET and no parameter left to fill (the top-level ones)."""
+    described = model.description.get("paths")
+    described = described if isinstance(described, dict) else {}
+    out: list[str] = []
+    for r in model.resources:
+        path = r.collection_path
+        if r.parent is not None or not path or "{" in path or path in out:
+            continue
+        item = described.get(r.described_collection_path or path)
+        if isinstance(item, dict) and "get" in item:
+            out.append(path)
+    return out[:limit]
+
+
+def missing_paths(s: Settings, model: TargetModel, redactor: Redactor) -> str | None:
+    """Why the run stops when the base URL misses the API (``https://host`` for ``https://host/ga/api``): every
+    described collection path asked, with the key, answered 404. Nothing else stops it: a 200, 401 or 403, a
+    redirect, a 5xx or no answer at all says the paths may be there (a correct server never answers its own
+    collection 404), and is judged in the run. A 404 proves nothing in either direction by its body: the
+    bundled reference server itself answers paths outside its root with an enveloped 404."""
+    assert s.base_url is not None
+    paths = probe_paths(model)
+    if not paths:
+        return None
+    key = Credential(s.api_key, "CONFORMANCE_API_KEY") if s.api_key else None
+    probe = Client(s.base_url, key, verify=s.verify, timeout=s.timeout, allow_http=s.allow_http, redactor=redactor)
+    try:
+        for path in paths:
+            if probe.request("GET", path, observe=False).status != 404:
+                return None
+    except TargetError:
+        return None
+    finally:
+        probe.session.close()
+    asked = ", ".join(paths)
+    return f"no described path answers at {s.base_url}: is the base URL right? (GET {asked}: 404)"
 
 
 def preflight(s: Settings, redactor: Redactor) -> str | None:
