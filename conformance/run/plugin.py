@@ -209,7 +209,16 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
     from conformance.report.terminal import render
 
     terminalreporter.write_line("")
-    terminalreporter.write(render(state.record, state.paths, redactor=state.redactor, color=terminalreporter.hasmarkup))
+    hidden = terminalreporter.config.getoption("tbstyle", "auto") == "no"
+    terminalreporter.write(
+        render(
+            state.record,
+            state.paths,
+            redactor=state.redactor,
+            color=terminalreporter.hasmarkup,
+            tracebacks_hidden=hidden,
+        )
+    )
 
 
 @pytest.hookimpl(tryfirst=True)
