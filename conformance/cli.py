@@ -40,7 +40,8 @@ def _run_parser() -> argparse.ArgumentParser:
         prog="conformance run",
         description="Certify a server against SPEC.md; with no --base-url, the bundled reference server.",
         epilog="Keys: CONFORMANCE_API_KEY, CONFORMANCE_SECOND_API_KEY. Exit: 0 pass, 1 MUST failed, "
-        "2 usage error, 3 target unreachable. Anything after `--` goes to pytest.",
+        "2 usage error, 3 target cannot be tested (unreachable, or no described path answers at the URL). "
+        "Anything after `--` goes to pytest (`-- --tb=short` prints the tracebacks report.html holds).",
     )
     for opt in OPTIONS:
         if opt.kind == "flag":
