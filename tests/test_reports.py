@@ -311,6 +311,15 @@ def test_reproduction_rewrites_the_runs_ids_and_deletes_children_first() -> None
     assert missing.returncode != 0 and "CONFORMANCE_API_KEY" in missing.stderr and "ARGS" not in missing.stdout
 
 
+def test_reproduction_of_an_altered_or_verbatim_key_reads_the_key_from_the_environment() -> None:
+    url = "https://api.example.test/v2/campaigns"
+    altered = {"method": "GET", "url": url, "headers": {"Authorization": "Basic ***REDACTED(altered key)***"}}
+    verbatim = {"method": "GET", "url": url, "headers": {"Authorization": "Bearer ***REDACTED***"}}
+    script = build({"message": "m"}, {"steps": [verbatim, altered]}, {"target": url}, "AUTH-2", 1)["script"]
+    assert '"Authorization: Basic ${ALTERED_KEY}"' in script and 'ALTERED_KEY="${CONFORMANCE_API_KEY%?}"' in script
+    assert '"Authorization: Bearer ${CONFORMANCE_API_KEY}"' in script and "REDACTED" not in script
+
+
 def test_messages_speak_the_suites_language() -> None:
     raw = (
         "[TIME-5] offset sent timedelta(days=-1, seconds=50400) read back as "
@@ -383,6 +392,10 @@ def test_offset_chart_plots_the_zone_against_what_was_seen() -> None:
     right = [{"message": "starts_at 2024-07-10T12:00:00-05:00 has offset"}, *winter]
     assert Tags(chart.render("TIME-3", right, "America/Chicago")).find("svg")[0]["data-off-zone"] == "0"
     assert chart.render("TIME-3", [{"message": "no time here"}], "America/Chicago") == ""
+    # TIME-5: the value read back is what the target rendered (the one written had an offset of the suite's choice).
+    time5 = [{"message": "starts_at written as 2024-07-01T14:00:00-10:00 reads back as 2024-07-01T14:00:00-06:00"}]
+    svg5 = Tags(chart.render("TIME-5", time5, "America/Chicago")).find("svg")[0]
+    assert svg5["data-seen-offsets"] == "-06:00" and svg5["data-off-zone"] == "1"
 
 
 # ---- junit.xml ---------------------------------------------------------------------

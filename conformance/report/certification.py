@@ -164,6 +164,7 @@ def to_json(record: RunRecord, redactor: Redactor) -> dict[str, Any]:
     base = record.to_dict()
     clauses = []
     for cv, cd in zip(record.clauses, base["clauses"], strict=True):
+        cd["reason"] = messages.plain(messages.drop_hypothesis(str(cd.get("reason") or "")))
         cd["findings"] = [finding(f, cv.confirmations.get(f.test_id)) for f in cv.findings]
         for n, (f, source) in enumerate(zip(cd["findings"], cv.findings, strict=True), 1):
             f["replay"] = replay_command(record.identity or {}, f["test_id"])
