@@ -31,7 +31,8 @@ BASE="${CONFORMANCE_BASE_URL:-%(base)s}"
 BASE="${BASE%%/}"
 %(keys)s
 TLS=(%(tls)s)
-if [[ -n "${CONFORMANCE_CA_BUNDLE:-}" ]]; then TLS=(--cacert "$CONFORMANCE_CA_BUNDLE"); fi
+CA="${CONFORMANCE_CA_BUNDLE:-%(ca)s}"
+if [[ -n "$CA" ]]; then TLS=(--cacert "$CA"); fi
 RANDOM=$(( $(date +%%s) ^ $$ ))
 
 fresh() {  # fresh ID [uuid|int]: a new id shaped like ID (digits and hex letters drawn anew, the rest kept)
@@ -88,6 +89,11 @@ def run_ids(steps: list[dict[str, Any]], prefix: str | None) -> list[str]:
                     if m.group() not in found:
                         found.append(m.group())
     return found
+
+
+def _dq(text: str) -> str:
+    """``text`` safe inside a double-quoted shell word (a URL or path: these characters are not in one)."""
+    return re.sub(r'["$`\\\n]', "", text)
 
 
 def _kind(value: str) -> str:
@@ -177,7 +183,7 @@ def build(
         "# makes its own with fresh ids and deletes them when it ends. Keys are read from the environment only.",
         "# Environment: CONFORMANCE_API_KEY"
         + (", CONFORMANCE_SECOND_API_KEY" if "CONFORMANCE_SECOND_API_KEY" in used else "")
-        + ", CONFORMANCE_BASE_URL (default: the run's target), CONFORMANCE_CA_BUNDLE (the target's CA, if needed)",
+        + ", CONFORMANCE_BASE_URL (default: the run's target), CONFORMANCE_CA_BUNDLE (default: the run's --ca-bundle)",
     ]
     keys = "\n".join(f': "${{{v}:?set {v} to an API key of the target}}"' for v in KEY_VARS if v in used)
     if any(MASK_ALTERED in str(v) or "REDACTED(" in str(v) for st in steps for v in (st.get("headers") or {}).values()):
@@ -186,7 +192,8 @@ def build(
             f"[[ ${{CONFORMANCE_API_KEY: -1}} == A ]] && {ALTERED}+=B || {ALTERED}+=A  # the key, one character changed"
         )
     tls = "-k" if settings.get("insecure") else ""
-    lines.append(PRELUDE % {"base": base.replace('"', ""), "keys": keys or ":", "tls": tls})
+    ca = _dq(str(settings.get("ca_bundle") or ""))
+    lines.append(PRELUDE % {"base": _dq(base), "keys": keys or ":", "tls": tls, "ca": ca})
     for value in ids:
         lines.append(f"{words.names[value]}=$(fresh {shlex.quote(value)}{_kind(value)})  # the run's id: {value}")
     created: list[dict[str, Any]] = []
