@@ -125,7 +125,18 @@ def _before(dom: Dom, first: Node, second: Node) -> bool:
 
 
 def test_report_in_a_real_browser_shows_the_matrix_grouped_findings_filters_scripts_and_chart(certify, tmp_path):
-    args = ("--profile", "smoke", "--clause", "ENV", "--clause", "TIME-3", "--org-timezone", "America/Chicago")
+    args = (
+        "--profile",
+        "smoke",
+        "--seed",
+        "20261205",
+        "--clause",
+        "ENV",
+        "--clause",
+        "TIME-3",
+        "--org-timezone",
+        "America/Chicago",
+    )
     run = certify(faults=("env-extra-key", "time-dst-ignored"), args=args)
     assert run.code == 1 and run.failing() == {"ENV-1", "TIME-3"}, run.stdout[-3000:]
     record = run.record
