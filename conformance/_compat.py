@@ -84,3 +84,11 @@ def xdist_end_workers(config: Any) -> None:
     with contextlib.suppress(Exception):
         if manager is not None:
             manager.teardown_nodes()
+
+
+def hypothesis_database_key(test: Any, key: str) -> None:
+    """Give the ``@given`` function ``test`` its own key in hypothesis' example database
+    (``inner_test._hypothesis_internal_add_digest``, hypothesis 6.x, as its pytest plugin does for parametrized
+    tests): a property defined inside a helper has the same source for every test that uses the helper, and
+    its saved failures must replay in the test that found them, not in every other."""
+    test.hypothesis.inner_test._hypothesis_internal_add_digest = key.encode()

@@ -99,3 +99,33 @@ def test_xdist_worker_shims_reach_the_nodes_and_tolerate_their_absence():
     nothing = SimpleNamespace(pluginmanager=SimpleNamespace(getplugin=lambda name: None))
     _compat.xdist_ask_workers_to_stop(nothing)  # a run without xdist: nothing to do
     _compat.xdist_end_workers(nothing)
+
+
+def test_hypothesis_database_key_keeps_one_sources_failures_apart():
+    """Two properties of the same source (as ``for_each_example`` defines them for every test) save their
+    failures under different keys once each is given its own; without the shim they would share one."""
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+    from hypothesis.database import InMemoryExampleDatabase
+
+    db = InMemoryExampleDatabase()
+
+    def failing(key: str | None):
+        @settings(database=db, max_examples=5)
+        @given(st.integers())
+        def prop(value: int) -> None:
+            raise ValueError(value)
+
+        if key is not None:
+            _compat.hypothesis_database_key(prop, key)
+        return prop
+
+    def keys_after(*names: str | None) -> set[bytes]:
+        db.data.clear()
+        for name in names:
+            with pytest.raises(ValueError):
+                failing(name)()
+        return {k for k, v in db.data.items() if v and not k.endswith((b".secondary", b".pareto"))}
+
+    assert len(keys_after(None, None)) == 1
+    assert len(keys_after("test_a.py::t", "test_b.py::t")) == 2

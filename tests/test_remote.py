@@ -58,3 +58,21 @@ class _through:
     def __init__(self, server, proxy: LatencyProxy) -> None:
         self.base_url = proxy.url(server.base_url)
         self.ca_bundle, self.keys = server.ca_bundle, server.keys
+
+
+def test_verdicts_are_the_same_near_and_far(certify, reference_server):
+    """One seed, one faulty server, judged directly (one request at a time) and 40 ms away, where a property's
+    examples are in flight together (the proxy saw several connections at once): the same verdicts, from the
+    same failing tests."""
+    server = reference_server(("idem-stale-read",))
+    args = ("--profile", "smoke", "--seed", "7", "--clause", "IDEM-4", "--workers", "1", "--", "-k", "not fuzz")
+    near = certify(server=server, args=args)
+    port = int(server.base_url.rsplit(":", 1)[1].split("/")[0])
+    with LatencyProxy("127.0.0.1", port, rtt_ms=40) as proxy:
+        far = certify(server=_through(server, proxy), args=args)
+        peak = proxy.peak_connections
+    assert far.record["run"]["rtt_ms"] >= 40 and peak > 1
+    assert near.verdicts()["IDEM-4"] == "fail", near.stdout[-3000:]
+    assert far.verdicts() == near.verdicts()
+    failed = [{t["nodeid"] for t in run.record["tests"] if t["outcome"] == "failed"} for run in (near, far)]
+    assert failed[0] == failed[1] and failed[0]

@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-from hypothesis import given
 from hypothesis import strategies as st
 
 from conformance.checks.context import CheckContext
@@ -14,6 +13,7 @@ from conformance.model.invalid import BAD_DATES, BAD_TIMES
 from conformance.model.strategies import OFFSETS, dst_instants, format_time, full_body, instants
 from conformance.suite._support.acceptance import gap_of
 from conformance.suite._support.asserts import assert_error, assert_ok, assert_written, exercise
+from conformance.suite._support.examples import for_each_example
 from conformance.suite._support.samples import variety
 from conformance.suite._support.target import NoAcceptedBody
 from conformance.verdicts.violation import ClauseViolation, expect
@@ -87,11 +87,13 @@ def _judge_refused_time(target, resource, field, instant: datetime, sent: str, r
 
 
 @pytest.mark.TIME_5
-@given(data=st.data())
-def test_time_round_trip_any_offset(target, time_field, ctx, data):
+def test_time_round_trip_any_offset(target, time_field, ctx):
     resource, field = time_field
-    instant = data.draw(st.one_of(instants(), dst_instants(target.zone)), label="instant")
-    offset = data.draw(st.sampled_from(OFFSETS), label="offset sent")
+    cases = st.tuples(st.one_of(instants(), dst_instants(target.zone)), st.sampled_from(OFFSETS))
+    for_each_example(target, cases, lambda case: _any_offset(target, resource, field, *case))
+
+
+def _any_offset(target, resource, field, instant, offset):
     sent, got, stored = _round_trip(target, resource, field, instant, offset)
     value = stored.get(field.name)
     back = parse_time(value)
@@ -113,13 +115,14 @@ def test_time_round_trip_any_offset(target, time_field, ctx, data):
 
 
 @pytest.mark.TIME_3
-@given(data=st.data())
-def test_offsets_follow_one_zone(target, time_field, ctx, data):
+def test_offsets_follow_one_zone(target, time_field, ctx):
     """Times across DST boundaries must be rendered with the zone's offset at each instant."""
     resource, field = time_field
-    picks = data.draw(
-        st.lists(st.one_of(dst_instants(target.zone), instants()), min_size=2, max_size=4), label="instants"
-    )
+    picks = st.lists(st.one_of(dst_instants(target.zone), instants()), min_size=2, max_size=4)
+    for_each_example(target, picks, lambda instants: _one_zone(target, resource, field, ctx, instants))
+
+
+def _one_zone(target, resource, field, ctx, picks):
     seen: set[tuple[int, int]] = set()
     exchanges = []
     for instant in picks:

@@ -14,8 +14,9 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Hashable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 from zoneinfo import ZoneInfo
 
 from conformance.checks.success import is_success
@@ -27,6 +28,8 @@ from conformance.spec.profiles import Profile
 from conformance.suite._support.acceptance import Acceptance, DescriptionGap, candidates, gap_of, refused_by_rule
 from conformance.suite._support.asserts import assert_written
 from conformance.verdicts.violation import ClauseViolation
+
+_MISSING = object()
 
 
 def new_run_prefix() -> str:
@@ -109,15 +112,24 @@ class Target:
         self.acceptance = Acceptance()
         self.on_gap = on_gap or (lambda gap: None)
         self._memo: dict[Hashable, Any] = {}
+        self._memo_locks: dict[Hashable, threading.Lock] = {}
+        self._memo_locks_lock = threading.Lock()
 
     def memo(self, key: Hashable, build: Callable[[], T], *, stale: Callable[[T], bool] | None = None) -> T:
         """What the run's tests share, kept for the run: the value kept under ``key``, built by ``build`` the
         first time it is asked for, and again whenever ``stale`` says the kept one will not do. Keys are tuples
         whose first item names what is kept (``("parents", item path, version)``)."""
-        if key in self._memo and not (stale is not None and stale(self._memo[key])):
-            return self._memo[key]
-        value = self._memo[key] = build()
-        return value
+        kept = self._memo.get(key, _MISSING)
+        if kept is not _MISSING and not (stale is not None and stale(kept)):
+            return kept
+        with self._memo_locks_lock:
+            lock = self._memo_locks.setdefault(key, threading.Lock())
+        with lock:  # examples in flight together build a shared object once (the others wait for it)
+            kept = self._memo.get(key, _MISSING)
+            if kept is not _MISSING and not (stale is not None and stale(kept)):
+                return kept
+            value = self._memo[key] = build()
+            return value
 
     @property
     def profile(self) -> Profile:
@@ -349,32 +361,58 @@ class Target:
 
     # -- cleanup ------------------------------------------------------------------------
     def cleanup(self, budget_s: float = 60.0) -> dict[str, Any]:
-        """Delete everything the ledger holds, children first; report what stayed."""
+        """Delete everything the ledger holds, children first; report what stayed.
+
+        Objects of one depth do not depend on each other, so against a far target they are deleted together
+        (:func:`~conformance.suite._support.together.in_flight`); the next depth waits for the one below."""
+        from conformance.suite._support.together import in_flight
+
         pending = self.ledger.pending()
         deadline = time.monotonic() + budget_s
-        leftover = []
-        deleted = 0
-        interrupted = False
-        for obj in pending:
+        outcomes: dict[int, str | None] = {}  # index in pending -> None (deleted) or why it stayed
+        stop = threading.Event()
+
+        def delete(n: int) -> None:
+            obj = pending[n]
             client = self.client if obj.credential == self.client.credential else self.second
-            if interrupted or client is None or time.monotonic() > deadline:
-                reason = "cleanup interrupted" if interrupted else "cleanup budget exhausted" if client else "no client"
-                leftover.append({"path": obj.path, "reason": reason})
-                continue
+            if stop.is_set() or client is None or time.monotonic() > deadline:
+                why = "cleanup interrupted" if stop.is_set() else "cleanup budget exhausted" if client else "no client"
+                outcomes[n] = why
+                return
             try:
                 ex = client.request("DELETE", obj.path, version=obj.version, observe=False)
             except TargetError as exc:
-                leftover.append({"path": obj.path, "reason": str(exc)})
-                continue
-            except KeyboardInterrupt:  # a second Ctrl-C: stop deleting, but still report what stayed
-                interrupted = True
-                leftover.append({"path": obj.path, "reason": "cleanup interrupted"})
-                continue
+                outcomes[n] = str(exc)
+                return
             if is_success(ex.status) or ex.status == 404:
-                deleted += 1
+                outcomes[n] = None
                 self.ledger.discard(obj.credential, obj.path)
             else:
-                leftover.append({"path": obj.path, "reason": f"DELETE answered HTTP {ex.status}"})
+                outcomes[n] = f"DELETE answered HTTP {ex.status}"
+
+        levels = [list(group) for _, group in itertools.groupby(range(len(pending)), key=lambda n: pending[n].depth)]
+        width = in_flight(self)
+        if width <= 1:
+            try:
+                for n in range(len(pending)):
+                    delete(n)
+            except KeyboardInterrupt:  # a second Ctrl-C: stop deleting, but still report what stayed
+                stop.set()
+        else:
+            with ThreadPoolExecutor(width, thread_name_prefix="conformance-cleanup") as pool:
+                try:
+                    for level in levels:
+                        for future in [pool.submit(delete, n) for n in level]:
+                            future.result()
+                except KeyboardInterrupt:
+                    stop.set()
+                    pool.shutdown(wait=False, cancel_futures=True)
+        leftover = [
+            {"path": obj.path, "reason": outcomes.get(n) or "cleanup interrupted"}
+            for n, obj in enumerate(pending)
+            if outcomes.get(n, "cleanup interrupted") is not None
+        ]
+        deleted = sum(1 for why in outcomes.values() if why is None)
         return {"prefix": self.ids.prefix, "attempted": len(pending), "deleted": deleted, "leftover": leftover}
 
 
@@ -387,7 +425,7 @@ def _path_values(resource: Resource, path: str) -> list[str]:
     return list(found.groups()) if found else []
 
 
-def discard(reason: str) -> None:
+def discard(reason: str) -> NoReturn:
     """Drop the current example: ``reject()`` inside a hypothesis test (it draws another), otherwise the test
     cannot be judged (:class:`NoAcceptedBody`)."""
     from hypothesis import currently_in_test_context, reject

@@ -1,10 +1,11 @@
 """Independent requests of one test sent together, when the target is far enough for it to pay.
 
 Across a network a test waits a round trip per request; requests that do not depend on each other (the AUTH
-matrix of operations and credentials, the unknown-version probes, cleanup) can be in flight at once, up to the
-connections this process may open (``--max-connections`` shared among the workers). Answers come back in the
-order of the calls and are judged in that order, so the first violation reported is the one a one-at-a-time
-run reports. Near targets (loopback) are sent one at a time: there the threads would cost more than the wait.
+matrix of operations and credentials, the unknown-version probes, a property's examples, cleanup) can be in
+flight at once, up to the connections this process may open (``--max-connections`` shared among the workers).
+Answers come back in the order of the calls and are judged in that order, so the first violation reported is
+the one a one-at-a-time run reports. Near targets (loopback) are sent one at a time: there the threads would
+cost more than the wait.
 """
 
 from __future__ import annotations
