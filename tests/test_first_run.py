@@ -203,3 +203,22 @@ def test_record_schema_names_the_new_run_keys():
     schema = json.loads((Path(__file__).resolve().parents[1] / "schemas" / "certification.schema.json").read_text())
     run = schema["$defs"]["run"]["properties"]
     assert run["reference_server"]["type"] == "boolean" and "null" in run["cannot_test"]["type"]
+
+
+def test_the_page_says_what_was_tested_and_why_it_cannot_certify():
+    """report.html names the bundled reference server as plainly as the terminal does, puts the reason on the
+    NOT certifiable line, and shows why a target could not be tested."""
+    from conformance.http.redact import Redactor
+    from conformance.report.certification import to_json
+    from conformance.report.html import render_block
+
+    def page(identity: dict[str, Any]) -> str:
+        return render_block(to_json(_record(identity, _all_pass(), [STANDARD]), Redactor([])))
+
+    bundled = page({"target": "https://127.0.0.1:4443/ga/api", "profile": "standard", "reference_server": True})
+    assert 'id="reference-target"' in bundled and "not your API" in bundled
+    assert "NOT certifiable (standard profile: use --profile certification to certify)" in bundled
+    vendor = page({"target": "https://api.example.test/ga/api", "profile": "standard", "reference_server": False})
+    assert 'id="reference-target"' not in vendor and 'id="cannot-test"' not in vendor
+    stopped = page({"target": "https://api.example.test", "profile": "standard", "cannot_test": "no described path"})
+    assert 'id="cannot-test"' in stopped and "no described path" in stopped

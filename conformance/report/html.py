@@ -24,7 +24,7 @@ from conformance.http.redact import Redactor
 from conformance.report import chart, grouping
 from conformance.report.certification import to_json, write_bytes
 from conformance.report.html_redact import redact_report
-from conformance.report.terminal import condense_reasons, first_note, verdict_label
+from conformance.report.terminal import condense_reasons, first_note, verdict_label, why_not
 from conformance.spec import catalogue
 from conformance.verdicts.decide import RunRecord
 
@@ -63,6 +63,7 @@ padding:1px 6px;font-weight:bold;color:#fff}
 #conformance-report .waiver-stale{color:#b26a00;font-weight:bold}
 #conformance-report .finding-confirmation[data-confirmed="false"]{color:#b26a00;font-weight:bold}
 #conformance-report .certifiable-no{color:#c62828;font-weight:bold;font-size:15px}
+#conformance-report .banner{background:#fff8e1;border-left:4px solid #f9a825;padding:6px 10px;margin:6px 0}
 #conformance-report .finding{border-left:3px solid #c62828;padding-left:10px;margin:10px 0 18px}
 #conformance-report .clause-findings.severity-warning .finding{border-left-color:#ef8f00}
 #verdict-counts .badge{margin-right:6px}
@@ -226,10 +227,26 @@ def _certifiable(data: dict[str, Any]) -> str:
     if data["certifiable"]:
         return '<p id="certifiable" class="certifiable-yes" data-certifiable="true">Certifiable</p>'
     reasons = "".join(f"<li>{e(r)}</li>" for r in condense_reasons(data["not_certifiable_reasons"]))
+    why = why_not(data)
     return (
-        '<p id="certifiable" class="certifiable-no" data-certifiable="false">NOT certifiable</p>'
+        '<p id="certifiable" class="certifiable-no" data-certifiable="false">NOT certifiable'
+        f"{f' ({e(why)})' if why else ''}</p>"
         f'<ul id="not-certifiable-reasons">{reasons}</ul>'
     )
+
+
+def _target_note(data: dict[str, Any]) -> str:
+    """What was tested, said plainly where it is not a vendor's API, or could not be tested at all."""
+    run = data["run"]
+    notes = []
+    if run.get("cannot_test"):
+        notes.append(f'<p id="cannot-test" class="banner">The target could not be tested: {e(run["cannot_test"])}</p>')
+    if run.get("reference_server"):
+        notes.append(
+            f'<p id="reference-target" class="banner">This run tested the bundled reference server '
+            f"({e(run.get('target'))}), not your API: give <code>--base-url URL</code> to test yours.</p>"
+        )
+    return "".join(notes)
 
 
 def _gaps(data: dict[str, Any]) -> str:
@@ -502,7 +519,7 @@ def render_block(data: dict[str, Any] | None) -> str:
     else:
         inner = (
             f"<h2>Conformance certification: {e(data['run'].get('target') or 'unknown target')}</h2>"
-            f"{_certifiable(data)}{_hints(data)}{_identity(data)}{_waivers(data)}{_failing(data)}"
+            f"{_target_note(data)}{_certifiable(data)}{_hints(data)}{_identity(data)}{_waivers(data)}{_failing(data)}"
             f"<h2>Clause matrix</h2>{_counts(data)}{_matrix(data)}{_gaps(data)}{_findings(data)}"
         )
     script = f"<script>{SCRIPT}</script>" if data is not None else ""

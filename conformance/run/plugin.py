@@ -160,6 +160,15 @@ def pytest_configure(config: pytest.Config) -> None:
 
         config.pluginmanager.register(Confirmer(settings.budget.confirm, state.recorder), "conformance-confirm")
     if not state.is_worker:
+        reporter = config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is not None:
+            from conformance.run.progress import Progress
+
+            def write(line: str) -> None:
+                reporter.ensure_newline()
+                reporter.write_line(line)  # counts only: nothing of the target's
+
+            config.pluginmanager.register(Progress(write), "conformance-progress")
         state.run_findings.extend(description_findings(model))
         from conformance.report.bundle import description_documents
 
