@@ -141,3 +141,13 @@ def test_discarded_examples_are_skipped_like_hypothesis_rejections():
 
     for_each_example(FAR, st.integers(0, 10_000), check)
     assert judged and all(v % 3 == 0 for v in judged)
+
+
+def test_the_stateful_sequences_split_into_even_shards():
+    from conformance.suite._support.examples import SHARDS, sequences, shards
+
+    assert [shards(sequences(n)) for n in (4, 15, 60)] == [[1, 1], [2, 1, 1, 1], [5, 5, 5, 5]]
+    for total in range(1, 50):
+        split = shards(total)
+        assert sum(split) == total and min(split) >= 1 and len(split) <= SHARDS
+        assert max(split) - min(split) <= 1

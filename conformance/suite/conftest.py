@@ -18,6 +18,7 @@ from conformance.model import TargetModel
 from conformance.run.state import STATE
 from conformance.spec import facts
 from conformance.spec.catalogue import clause_id_from_marker
+from conformance.suite._support.examples import sequences, shards
 from conformance.suite._support.target import Target
 
 
@@ -71,6 +72,8 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         _resources(metafunc)
     if "fuzz_op" in metafunc.fixturenames:
         _fuzz_operations(metafunc)
+    if "crud_shard" in metafunc.fixturenames:
+        _crud_shards(metafunc)
     for kind in ("enum", "time", "date", "versioned"):
         name = f"{kind}_field"
         if name not in metafunc.fixturenames:
@@ -91,6 +94,23 @@ def _resources(metafunc: pytest.Metafunc) -> None:
     else:
         why = "no item paths in the description"
         metafunc.parametrize("resource", [pytest.param(None, marks=pytest.mark.skip(reason=why))])
+
+
+def _crud_shards(metafunc: pytest.Metafunc) -> None:
+    """The stateful model's sequences as a few tests per resource (:func:`shards`): across a
+    network each sequence is a long chain of dependent requests, and one test holding them all would be the
+    run's critical path."""
+    state = metafunc.config.stash.get(STATE, None)
+    count = len(shards(sequences(state.settings.budget.examples))) if state else 1
+    metafunc.parametrize(
+        "crud_shard", [(n, count) for n in range(count)], ids=[f"{n + 1}of{count}" for n in range(count)]
+    )
+
+
+@pytest.fixture(scope="session")
+def run_seed(request: pytest.FixtureRequest) -> int:
+    """The run's hypothesis seed (every report records it)."""
+    return int(request.config.stash[STATE].seed)
 
 
 def _fuzz_operations(metafunc: pytest.Metafunc) -> None:

@@ -10,13 +10,14 @@ from __future__ import annotations
 import json
 
 import pytest
-from hypothesis import settings
+from hypothesis import seed, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import Bundle, RuleBasedStateMachine, initialize, precondition, rule, run_state_machine_as_test
 
 from conformance.checks.success import is_success
 from conformance.model.strategies import valid_bodies
 from conformance.suite._support.asserts import assert_error, assert_ok, diff_states, same_written, writable_state
+from conformance.suite._support.examples import sequences, shards
 from conformance.verdicts.violation import expect
 
 METHODS = st.sampled_from(["POST", "PUT"])
@@ -113,9 +114,15 @@ def _machine(target, resource):
 @pytest.mark.IDEM_3
 @pytest.mark.IDEM_4
 @pytest.mark.IDEM_6
-def test_crud_sequences(target, resource):
-    steps = target.profile.stateful_steps
+def test_crud_sequences(target, resource, crud_shard, run_seed):
+    """Random sequences of creates, updates, reads, rewrites and deletes, each step judged by what the spec
+    says it leaves behind. The profile's sequences come in shards (separate tests, so workers run them side by
+    side), each with a seed of its own (the first shard the run's), so that they explore different sequences."""
+    shard, _count = crud_shard
     machine = _machine(target, resource)
+    if shard:
+        machine = seed((run_seed + shard * 1_000_003) % 2**32)(machine)
+    examples = shards(sequences(target.profile.examples))[shard]
     run_state_machine_as_test(
-        machine, settings=settings(max_examples=max(2, target.profile.examples // 3), stateful_step_count=steps)
+        machine, settings=settings(max_examples=examples, stateful_step_count=target.profile.stateful_steps)
     )

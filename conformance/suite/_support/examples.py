@@ -1,4 +1,4 @@
-"""A property's examples, sent together against a far target.
+"""A property's examples, sent together against a far target; the stateful model's sequences, split into shards.
 
 Hypothesis runs a test's examples one after another, so across a network each example waits out its chain of
 round trips before the next begins. Where a test's examples touch only objects of their own (fresh ids),
@@ -121,3 +121,18 @@ def _test_id() -> str:
     """The running test's node id (pytest sets it for every phase): the database key of its property."""
     current = os.environ.get("PYTEST_CURRENT_TEST", "")
     return current.rsplit(" (", 1)[0] or "conformance"
+
+
+SHARDS = 4  # at most: a certification run's 20 sequences per resource are 4 tests of 5
+
+
+def sequences(examples: int) -> int:
+    """How many sequences the stateful model runs per resource: a third of the profile's examples (a sequence is
+    many steps)."""
+    return max(2, examples // 3)
+
+
+def shards(total: int) -> list[int]:
+    """``total`` sequences split into at most :data:`SHARDS` shards as even as can be, none empty."""
+    count = min(SHARDS, total)
+    return [total // count + (1 if n < total % count else 0) for n in range(count)]
