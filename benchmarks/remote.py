@@ -37,6 +37,7 @@ class RemoteRow:
     measured_rtt_ms: float | None = None
     critical_s: float | None = None
     workers: int | None = None
+    profile: str | None = None  # the suite's (None: the peer)
 
     @property
     def per_second(self) -> float | None:
@@ -89,6 +90,7 @@ def suite_row(handle: Any, profile: str, rtt_ms: float, work: Path) -> RemoteRow
         run.get("rtt_ms"),
         _critical(record),
         (run.get("concurrency") or {}).get("workers", run.get("workers")),
+        profile,
     )
 
 
@@ -114,19 +116,26 @@ def peer_row(handle: Any, rtt_ms: float, work: Path) -> RemoteRow:
     return RemoteRow(label, rtt_ms, seconds, proc.returncode, requests, peak, workers=PEER_WORKERS)
 
 
-def measure(rtts: list[float], profile: str, work: Path, peer: bool = True) -> list[RemoteRow]:
+def measure(rtts: list[float], profiles: list[str], work: Path, peer: bool = True) -> list[RemoteRow]:
+    """Each profile direct, then through the proxy at each round trip; the peer last, at the first one."""
     from conformance.reference.server import start_server
 
     work.mkdir(parents=True, exist_ok=True)
     rows: list[RemoteRow] = []
     with start_server() as handle:
-        for rtt in [0.0, *rtts]:
-            rows.append(suite_row(handle, profile, rtt, work))
-            print(format_row(rows[-1], rows[0]), flush=True)
+        for profile in profiles:
+            for rtt in [0.0, *rtts]:
+                rows.append(suite_row(handle, profile, rtt, work))
+                print(format_row(rows[-1], direct_of(rows, rows[-1])), flush=True)
         if peer and rtts:
             rows.append(peer_row(handle, rtts[0], work))
-            print(format_row(rows[-1], rows[0]), flush=True)
+            print(format_row(rows[-1], direct_of(rows, rows[-1])), flush=True)
     return rows
+
+
+def direct_of(rows: list[RemoteRow], row: RemoteRow) -> RemoteRow:
+    """The direct run a row is compared with: its profile's (the peer's: the first profile's)."""
+    return next((r for r in rows if r.rtt_ms == 0 and r.profile == (row.profile or rows[0].profile)), rows[0])
 
 
 def format_row(row: RemoteRow, direct: RemoteRow) -> str:
@@ -147,9 +156,9 @@ def format_row(row: RemoteRow, direct: RemoteRow) -> str:
 
 def table(rows: list[RemoteRow]) -> list[list[str]]:
     """Rows for RESULTS.md, in :data:`REMOTE_HEADER`'s order."""
-    direct = rows[0]
     out = []
     for r in rows:
+        direct = direct_of(rows, r)
         out.append(
             [
                 r.label,

@@ -599,7 +599,8 @@ class Results:
                 f"`--workers auto` measures the round trip and runs one worker per {remote_rtt_step():g} ms of it "
                 "(up to 8), within `--max-connections` (default 16).",
             ]
-            title = f"(e) Remote: `--profile {self.remote_profile}` direct and across a network, and the peer"
+            shown = ", ".join(f"`{p.strip()}`" for p in self.remote_profile.split(","))
+            title = f"(e) Remote: profiles {shown} direct and across a network, and the peer"
             out.append(("remote", title, remote.REMOTE_HEADER, remote.table(self.remote), notes))
         return out
 
@@ -789,7 +790,11 @@ def _parser() -> argparse.ArgumentParser:
         metavar="MS,MS",
         help="the remote part's added round trips (default 40,100)",
     )
-    p.add_argument("--remote-profile", default="standard", help="the remote part's profile (default standard)")
+    p.add_argument(
+        "--remote-profile",
+        default="standard,certification",
+        help="the remote part's profiles, comma-separated (default standard,certification)",
+    )
     p.add_argument("--replay-worker", nargs=3, help=argparse.SUPPRESS)
     return p
 
@@ -860,7 +865,8 @@ def main(argv: list[str] | None = None) -> int:
             print(
                 f"\n== remote, profile {args.remote_profile}: direct and through a proxy adding {rtts} ==", flush=True
             )
-            results.remote = remote.measure(list(args.rtt_ms), args.remote_profile, work / "remote")
+            profiles = [p.strip() for p in args.remote_profile.split(",") if p.strip()]
+            results.remote = remote.measure(list(args.rtt_ms), profiles, work / "remote")
             results.remote_profile = args.remote_profile
         results.print_tables()
         if args.importtime:
