@@ -506,7 +506,7 @@ def _findings(data: dict[str, Any]) -> str:
         parts.append(f'<p><a href="#clause-{cid}">back to the matrix</a></p></div>')
         sections.append("".join(parts))
     body = "".join(sections) or "<p>No findings.</p>"
-    return f'<section id="clause-findings"><h2>Findings</h2>{_filters(data)}{body}</section>'
+    return f'<section id="clause-findings"><h2>Findings</h2>{body}</section>'
 
 
 def render_block(data: dict[str, Any] | None) -> str:
@@ -520,7 +520,7 @@ def render_block(data: dict[str, Any] | None) -> str:
         inner = (
             f"<h2>Conformance certification: {e(data['run'].get('target') or 'unknown target')}</h2>"
             f"{_target_note(data)}{_certifiable(data)}{_hints(data)}{_identity(data)}{_waivers(data)}{_failing(data)}"
-            f"<h2>Clause matrix</h2>{_counts(data)}{_matrix(data)}{_gaps(data)}{_findings(data)}"
+            f"<h2>Clause matrix</h2>{_filters(data)}{_counts(data)}{_matrix(data)}{_gaps(data)}{_findings(data)}"
         )
     script = f"<script>{SCRIPT}</script>" if data is not None else ""
     return f'{START}<section id="conformance-report"><style>{CSS}</style>{inner}{script}</section>{END}'
