@@ -1,4 +1,4 @@
-"""``conformance run | rerun | serve | clauses | report diff`` — a thin layer over pytest.
+"""``conformance run | rerun | serve | clauses | report diff | report compare`` — a thin layer over pytest.
 
 ``run`` validates the contract's options (so bad input is one line and exit 2,
 never a traceback), then hands everything to ``pytest.main`` on the shipped

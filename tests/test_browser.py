@@ -11,16 +11,14 @@ what they exclude. Skipped where no Chromium is installed.
 from __future__ import annotations
 
 import re
-import shutil
-import subprocess
 from collections import Counter
 from collections.abc import Iterator
 from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
+from pages import CHROMIUM, rendered
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 pytestmark = pytest.mark.skipif(
     CHROMIUM is None, reason="no chromium or chromium-browser on PATH (Debian: apt-get install chromium)"
 )
@@ -95,28 +93,7 @@ class Dom(HTMLParser):
 def render(report: Path, profile: Path, query: str = "") -> Dom:
     """The DOM of ``report`` (``?query``: the filters it opens with) after Chromium ran its scripts in a window
     1,400 px wide (``--virtual-time-budget`` lets them finish)."""
-    assert CHROMIUM is not None
-    cmd = [
-        CHROMIUM,
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        f"--user-data-dir={profile}",
-        "--window-size=1400,1000",
-        "--virtual-time-budget=5000",
-        "--dump-dom",
-        report.resolve().as_uri() + (f"?{query}" if query else ""),
-    ]
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
-    assert proc.returncode == 0 and "<body" in proc.stdout, (
-        f"chromium failed ({proc.returncode}):\n{proc.stderr[-2000:]}"
-    )
-    return Dom(proc.stdout)
+    return Dom(rendered(report.resolve().as_uri() + (f"?{query}" if query else ""), profile))
 
 
 def _before(dom: Dom, first: Node, second: Node) -> bool:

@@ -14,12 +14,12 @@ import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
-from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
 import pytest
 from leaks import leaks
+from pages import CHROMIUM, Tags, rendered
 
 from conformance import cli
 from conformance.reference.server import start_server
@@ -27,7 +27,6 @@ from conformance.report import compare
 from conformance.spec import catalogue
 from conftest import SuiteRun, run_conformance
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 ARGS = ("--profile", "smoke", "--no-shrink", "--clause", "ENV-1", "--clause", "ENV-2")
 
 
@@ -80,21 +79,6 @@ def written(runs: Runs, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path,
     data = out.parent / "compare.json"
     assert cli.main(["report", "compare", *runs.files, "--out", str(out), "--json", str(data)]) == 0
     return out, data
-
-
-class Tags(HTMLParser):
-    """Every start tag with its attributes and the text up to the next tag, in document order."""
-
-    def __init__(self, text: str) -> None:
-        super().__init__()
-        self.tags: list[tuple[str, dict[str, str]]] = []
-        self.feed(text)
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        self.tags.append((tag, {k: v or "" for k, v in attrs}))
-
-    def find(self, tag: str, **attrs: str) -> list[dict[str, str]]:
-        return [a for t, a in self.tags if t == tag and all(a.get(k) == v for k, v in attrs.items())]
 
 
 def _rows(text: str) -> dict[str, dict[str, str]]:
@@ -319,23 +303,8 @@ def test_differences_only_toggle_runs_under_the_pages_policy(written: tuple[Path
     """The page's script runs in a real browser despite its Content-Security-Policy (its hash is right): opened
     at ``#only-differences``, the toggle is on."""
     assert CHROMIUM is not None
-    cmd = [
-        CHROMIUM,
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        f"--user-data-dir={tmp_path / 'profile'}",
-        "--virtual-time-budget=3000",
-        "--dump-dom",
-        written[0].resolve().as_uri() + "#only-differences",
-    ]
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
-    assert proc.returncode == 0 and "<body" in proc.stdout, proc.stderr[-2000:]
-    table = Tags(proc.stdout).find("table", id="compare-matrix")[0]
+    dom = rendered(written[0].resolve().as_uri() + "#only-differences", tmp_path / "profile", budget_ms=3000)
+    table = Tags(dom).find("table", id="compare-matrix")[0]
     assert "only-differences" in table["class"].split()
 
 

@@ -17,12 +17,12 @@ import subprocess
 import sys
 import textwrap
 import xml.etree.ElementTree as ET
-from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import quote, unquote
 
 import jsonschema
 import pytest
+from pages import Tags
 
 from conformance.http.exchange import Exchange, Finding
 from conformance.http.redact import Redactor
@@ -510,21 +510,6 @@ def test_report_diff_exit_codes(tmp_path: Path, capsys: pytest.CaptureFixture[st
 
 
 # ---- report.html -------------------------------------------------------------------
-
-
-class Tags(HTMLParser):
-    """Every start tag with its attributes, in document order."""
-
-    def __init__(self, text: str) -> None:
-        super().__init__()
-        self.tags: list[tuple[str, dict[str, str]]] = []
-        self.feed(text)
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        self.tags.append((tag, {k: v or "" for k, v in attrs}))
-
-    def find(self, tag: str, **attrs: str) -> list[dict[str, str]]:
-        return [a for t, a in self.tags if t == tag and all(a.get(k) == v for k, v in attrs.items())]
 
 
 def test_render_block_escapes_and_marks_rows() -> None:
