@@ -6,7 +6,7 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 from conformance.run import workers
-from conformance.run.progress import Progress
+from conformance.run.progress import EVERY, Progress, progress_interval
 
 
 class Clock:
@@ -47,3 +47,22 @@ def test_a_result_without_a_capture_counts_as_a_test_without_requests():
     clock.now += 2
     progress.pytest_runtest_logreport(SimpleNamespace(when="teardown", conformance="not the wire format"))
     assert lines == ["progress: 1/2 tests, 0 requests (0/s), about 2 s left"]
+
+
+def test_a_real_run_prints_its_progress(certify):
+    """Through the plugin, in a run of the suite (every half second here; 10 s by default): the lines reach the
+    terminal, with the collected total; with 0 there are none."""
+    args = ("--profile", "smoke", "--clause", "IDEM-1", "--", "-k", "not fuzz")
+    run = certify(args=args, env={"CONFORMANCE_PROGRESS_EVERY": "0.5"})
+    assert run.code == 0, run.stdout[-3000:]
+    lines = [line for line in run.stdout.splitlines() if line.startswith("progress: ")]
+    total = sum(1 for t in run.record["tests"] if not t["nodeid"].startswith("run::"))  # not the run's own checks
+    assert lines and all(f"/{total} tests, " in line and " requests (" in line for line in lines), run.stdout[-3000:]
+    quiet = certify(args=args, env={"CONFORMANCE_PROGRESS_EVERY": "0"})
+    assert "progress: " not in quiet.stdout
+
+
+def test_the_interval_comes_from_the_environment():
+    assert progress_interval({}) == EVERY
+    assert progress_interval({"CONFORMANCE_PROGRESS_EVERY": "2.5"}) == 2.5
+    assert progress_interval({"CONFORMANCE_PROGRESS_EVERY": "soon"}) == EVERY

@@ -160,15 +160,17 @@ def pytest_configure(config: pytest.Config) -> None:
 
         config.pluginmanager.register(Confirmer(settings.budget.confirm, state.recorder), "conformance-confirm")
     if not state.is_worker:
-        reporter = config.pluginmanager.get_plugin("terminalreporter")
-        if reporter is not None:
-            from conformance.run.progress import Progress
+        from conformance.run.progress import Progress, progress_interval
 
-            def write(line: str) -> None:
+        def write(line: str) -> None:  # the terminal reporter is registered after this hook (tryfirst) ran
+            reporter = config.pluginmanager.get_plugin("terminalreporter")
+            if reporter is not None:
                 reporter.ensure_newline()
                 reporter.write_line(line)  # counts only: nothing of the target's
 
-            config.pluginmanager.register(Progress(write), "conformance-progress")
+        every = progress_interval(os.environ)
+        if every > 0:
+            config.pluginmanager.register(Progress(write, every), "conformance-progress")
         state.run_findings.extend(description_findings(model))
         from conformance.report.bundle import description_documents
 

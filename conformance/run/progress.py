@@ -8,14 +8,14 @@ line, from the results as they arrive: a CI log gets a line it can read, not a r
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import pytest
 
 from conformance.run import workers
 
-EVERY = 10.0  # seconds between two progress lines
+EVERY = 10.0  # seconds between two progress lines (CONFORMANCE_PROGRESS_EVERY; 0: none)
 
 
 class Progress:
@@ -50,6 +50,14 @@ class Progress:
         if 0 < self.done < self.total:
             text += f", about {_duration(elapsed * (self.total - self.done) / self.done)} left"
         return text
+
+
+def progress_interval(environ: Mapping[str, str]) -> float:
+    """``CONFORMANCE_PROGRESS_EVERY`` seconds (0 turns the lines off), else :data:`EVERY`."""
+    try:
+        return max(0.0, float(environ.get("CONFORMANCE_PROGRESS_EVERY", EVERY)))
+    except ValueError:
+        return EVERY
 
 
 def _exchanges(report: pytest.TestReport) -> int:
