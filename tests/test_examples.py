@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 
 from conformance.suite._support.examples import for_each_example
-from conformance.suite._support.target import NoAcceptedBody
+from conformance.suite._support.target import NoAcceptedBody, discard
 
 NEAR = SimpleNamespace(rtt_ms=1.0, client=SimpleNamespace(max_connections=8))
 FAR = SimpleNamespace(rtt_ms=40.0, client=SimpleNamespace(max_connections=8))
@@ -151,3 +151,34 @@ def test_the_stateful_sequences_split_into_even_shards():
         split = shards(total)
         assert sum(split) == total and min(split) >= 1 and len(split) <= SHARDS
         assert max(split) - min(split) <= 1
+
+
+def test_refused_examples_are_replaced_as_hypothesis_replaces_rejected_ones():
+    """An example the target refuses by its own rule is not judged; others are drawn in its place, so a target
+    that refuses many still gets (about) the examples the profile asks for."""
+    judged: list[int] = []
+
+    def check(value: int) -> None:
+        if value % 3:
+            raise NoAcceptedBody("refused by the target's own rule")
+        judged.append(value)
+
+    for_each_example(FAR, st.integers(0, 10_000), check)
+    assert len(judged) >= 15  # of 25 wanted; without replacements a third of 25
+
+
+def test_what_was_seen_stands_when_the_replay_ends_otherwise():
+    """The replay alone, under hypothesis, can end on something else than the failure it replays (here the
+    target's refusals run out the suite's patience first): the failure seen stays the verdict, not an error."""
+    refusals = [0]
+
+    def check(value: int) -> None:
+        if value % 7 == 3:
+            raise AssertionError("violation seen")
+        refusals[0] += 1
+        if refusals[0] > 5:
+            raise NoAcceptedBody("none accepted: the suite gives up on this resource")
+        discard("refused by the target's own rule")
+
+    with pytest.raises(AssertionError, match="violation seen"):
+        for_each_example(NEAR, st.integers(0, 10_000), check)

@@ -42,34 +42,53 @@ def for_each_example(
 
     ``lane`` names examples that must not overlap (they share an object): those with the same lane run one
     after another, in the order drawn."""
-    sink: list[Callable[[T], None]] = [check]
+    key = _test_id()
 
-    @given(strategy)
-    def prop(value: T) -> None:
-        sink[0](value)
+    def prop(body: Callable[[T], None], count: int | None) -> Callable[[], None]:
+        @given(strategy)
+        def run(value: T) -> None:
+            body(value)
 
-    if max_examples is not None:
-        prop = settings(max_examples=max_examples)(prop)
-    hypothesis_database_key(prop, _test_id())
+        if count is not None:
+            run = settings(max_examples=count)(run)
+        hypothesis_database_key(run, key)  # the same for every prop of this test: one source, one key
+        return run
 
-    drawn: list[T] = []
-    sink[0] = drawn.append
-    prop()
-    failure = _judge(target, drawn, check, lane)
-    if failure is None:
+    def draw(count: int) -> list[T]:
+        drawn: list[T] = []
+        prop(drawn.append, count)()
+        return drawn
+
+    wanted = max_examples if max_examples is not None else settings().max_examples
+    judged, failure, seen, count = 0, None, set[str](), wanted
+    while failure is None and judged < wanted and count <= wanted * MORE_DRAWS:
+        fresh = [value for value in draw(count) if repr(value) not in seen]  # an example the target refused is
+        if not fresh:  # replaced by another, as hypothesis replaces a rejected one
+            break
+        seen.update(repr(value) for value in fresh)
+        done, failure = _judge(target, fresh, check, lane)
+        judged += done
+        count += wanted - judged
+    if failure is None and judged:
         return
-    sink[0] = check
-    prop()  # one at a time, as hypothesis runs a property: the failure it finds is shrunk and reported
-    if not isinstance(failure, _NothingJudged):
+    try:
+        prop(check, max_examples)()  # one at a time, as hypothesis runs a property: the failure is shrunk
+    except Exception as replayed:
+        if failure is None or isinstance(replayed, type(failure)):
+            raise
+        raise failure from None  # the replay ended otherwise (the target's discards ran out): what was seen stands
+    if failure is not None:
         raise failure  # not seen again alone: what the target did while examples ran together stands
+
+
+MORE_DRAWS = 3  # examples drawn at most, as a multiple of those wanted, to replace ones the target refused
 
 
 def _judge(
     target: Any, drawn: list[T], check: Callable[[T], None], lane: Callable[[T], Hashable | None] | None
-) -> BaseException | None:
-    """The first failure among ``drawn`` (in the order drawn), or ``None`` when every example passed. An
-    example the target would not take (a discarded body) is skipped, as hypothesis skips it; when none was
-    taken, hypothesis' own run has to say what that means (:class:`_NothingJudged`)."""
+) -> tuple[int, BaseException | None]:
+    """How many of ``drawn`` were judged, and the first failure among them (in the order drawn) or ``None``. An
+    example the target would not take (a discarded body) is not judged, as hypothesis does not count it."""
     groups: dict[Hashable, list[tuple[int, T]]] = {}
     for n, value in enumerate(drawn):
         key = lane(value) if lane is not None else None
@@ -108,13 +127,8 @@ def _judge(
                 stop.set()
                 raise
     if failures:
-        return failures[min(failures)]
-    return None if judged or not drawn else _NothingJudged()
-
-
-class _NothingJudged(Exception):
-    """Every example drawn was one the target would not take: hypothesis' own run draws more, or says the
-    property could not be tested."""
+        return len(judged), failures[min(failures)]
+    return len(judged), None
 
 
 def _test_id() -> str:
