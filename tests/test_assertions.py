@@ -38,6 +38,34 @@ def test_read_your_writes_takes_omitted_empties_as_written(model):
     assert same_written(campaigns, v, sent, {"name": "m"}) != []
 
 
+@pytest.mark.parametrize(
+    ("sent", "got"),
+    [
+        ("Ann.Lee@Example.COM", "Ann.Lee@example.com"),
+        ("@@A", "@@a"),  # free text in an address field: the domain after the last '@' lower-cased
+        ("a@B@C", "a@b@c"),  # ... or everything after the first
+        ("x@STRASSE.DE", "x@strasse.de"),
+    ],
+)
+def test_an_address_may_come_back_with_its_domain_in_other_case(model, sent, got):
+    subscribers = _resource(model, "subscribers")
+    assert same_written(subscribers, model.latest_version, {"email": sent}, {"email": got}) == []
+
+
+@pytest.mark.parametrize(
+    ("sent", "got"),
+    [
+        ("Ann.Lee@Example.com", "ann.lee@example.com"),  # local part lower-cased
+        ("A@B@C", "a@b@c"),  # the domain begins after the first "@" at the earliest
+        ("Ann@Example.com", "Ann@Example.org"),
+        ("NoAt", "noat"),
+    ],
+)
+def test_an_address_local_part_must_read_back_exactly(model, sent, got):
+    subscribers = _resource(model, "subscribers")
+    assert same_written(subscribers, model.latest_version, {"email": sent}, {"email": got}) != []
+
+
 def test_read_your_writes_compares_times_as_instants_in_any_iso_form(model):
     campaigns = _resource(model, "campaigns")
     v = model.latest_version

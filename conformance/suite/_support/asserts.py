@@ -120,11 +120,15 @@ def same_written(resource: Resource, version: int, body: dict[str, Any], data: d
 
 def _same_address(sent: Any, got: Any) -> bool:
     """The same mail address, its domain in other letter case: domains are case-insensitive, local parts are
-    not (RFC 5321 §2.4), so a server may lower-case the domain of an address it stores, never its local part."""
-    if not (isinstance(sent, str) and isinstance(got, str)) or sent.count("@") != 1 or got.count("@") != 1:
+    not (RFC 5321 §2.4), so a server may lower-case the domain of an address it stores, never its local part.
+
+    A local part may itself hold an ``@`` (quoted), and a free-text field may hold any number: a server may
+    take the domain to start after the first ``@`` or after the last, so only what precedes the first must
+    read back exactly."""
+    if not (isinstance(sent, str) and isinstance(got, str)) or "@" not in sent:
         return False
-    (local, domain), (got_local, got_domain) = sent.split("@"), got.split("@")
-    return local == got_local and domain.casefold() == got_domain.casefold()
+    local = sent.index("@") + 1
+    return sent[:local] == got[:local] and sent[local:].casefold() == got[local:].casefold()
 
 
 def _fraction_kept_whole(sent: Any, got: Any) -> bool:
