@@ -64,15 +64,20 @@ def _suite_ids(handle) -> list[str]:
 
 
 def test_full_run_touches_only_its_own_objects_and_removes_them(certify, reference_server):
-    """Also the clean reference server's full certified run (certification profile, nothing narrowed, on two
-    xdist workers as on a 2-CPU machine by default): every clause passes and the record is certifiable."""
+    """Also the clean reference server's full run in the certification profile (nothing narrowed, confirmation
+    re-runs and the stateful model's length as certified, on two xdist workers as on a 2-CPU machine by
+    default): every clause passes. The examples are the standard profile's, to keep the project's tests in
+    time, so the only reason the record gives against a certificate is that lowered budget."""
     handle = reference_server()
     seeded = _seed_vendor_objects(handle)
-    run = certify(args=("--profile", "certification", "--workers", "2"), server=handle)
+    budget = ("--examples", "15", "--fuzz-examples", "20")
+    run = certify(args=("--profile", "certification", *budget, "--workers", "2"), server=handle)
     assert run.code == 0, run.stdout[-3000:]
     assert run.record["run"]["workers"] == 2
-    assert run.failing() == set() and run.record["certifiable"] is True, run.record["not_certifiable_reasons"]
+    assert run.failing() == set(), run.stdout[-3000:]
     assert all(v == "pass" for v in run.verdicts().values()), run.verdicts()
+    reasons = run.record["not_certifiable_reasons"]
+    assert run.record["certifiable"] is False and reasons and all(r.startswith("budget lowered") for r in reasons)
     prefix = run.record["cleanup"]["prefix"]
     assert prefix.startswith(PREFIX) and run.record["cleanup"]["attempted"] > 0
     assert run.record["cleanup"]["leftover"] == []
