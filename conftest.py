@@ -22,6 +22,17 @@ KEY_VARS = ("CONFORMANCE_API_KEY", "CONFORMANCE_SECOND_API_KEY")
 SERIAL = {"CONFORMANCE_WORKERS": "1"}
 
 
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
+    """``-n auto``: one worker more than the usable CPUs. Many of these tests spend their time waiting (on a
+    hostile server's silence, a timeout, a subprocess's start), so two workers on two CPUs left them a fifth
+    idle; a third took the project's tests from 8:07 to 6:15 on two cores."""
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except AttributeError:
+        cpus = os.cpu_count() or 1
+    return cpus + 1
+
+
 @dataclass
 class SuiteRun:
     code: int
