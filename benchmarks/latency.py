@@ -3,7 +3,9 @@
 Bytes pass through untouched (TLS included: the client still verifies the target's certificate); each chunk is
 held ``rtt/2`` in each direction, as a wire of that latency and unlimited bandwidth would hold it, so requests
 on different connections overlap exactly as they would over a real network. It counts connections (the peak
-open at once, the total) so the benchmark can report the concurrency a run used.
+open at once, the total) so the benchmark can report the concurrency a run used. A connection counts as open
+from its accept until the client closes its end: what the client holds (``--max-connections`` bounds that); its
+close reaches the server half a round trip later, as over any network.
 
     with LatencyProxy("127.0.0.1", 8443, rtt_ms=40) as proxy:
         ... proxy.port ...
@@ -16,6 +18,7 @@ import asyncio
 import contextlib
 import threading
 import time
+from collections.abc import Callable
 from types import TracebackType
 
 
@@ -56,27 +59,45 @@ class LatencyProxy:
         self.port = self._server.sockets[0].getsockname()[1]
         self._started.set()
         self._loop.run_forever()
+        # stopped: end the connections still piping here, so none is left to a garbage collection of a closed loop
+        self._server.close()
+        tasks = asyncio.all_tasks(self._loop)
+        for task in tasks:
+            task.cancel()
+        self._loop.run_until_complete(asyncio.gather(*tasks, return_exceptions=True))
+        self._loop.close()
 
     async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.open_connections += 1
         self.total_connections += 1
         self.peak_connections = max(self.peak_connections, self.open_connections)
+        released = False
+
+        def release() -> None:  # the client closed its end: it no longer holds this connection
+            nonlocal released
+            if not released:
+                released = True
+                self.open_connections -= 1
+
         await asyncio.sleep(self.delay)  # the client's SYN travelling to the target
         try:
             up_reader, up_writer = await asyncio.open_connection(*self.target)
         except OSError:
             writer.close()
-            self.open_connections -= 1
+            release()
             return
         try:
-            await asyncio.gather(self._pipe(reader, up_writer), self._pipe(up_reader, writer))
+            await asyncio.gather(self._pipe(reader, up_writer, on_eof=release), self._pipe(up_reader, writer))
         finally:
-            self.open_connections -= 1
+            release()
             for w in (writer, up_writer):
                 w.close()
 
-    async def _pipe(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        """Copy one direction, each chunk delivered ``delay`` after it was read, in order."""
+    async def _pipe(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, on_eof: Callable[[], None] | None = None
+    ) -> None:
+        """Copy one direction, each chunk delivered ``delay`` after it was read, in order; ``on_eof`` as the
+        reading side's end is read."""
         queue: asyncio.Queue[tuple[float, bytes]] = asyncio.Queue()
 
         async def deliver() -> None:
@@ -105,6 +126,8 @@ class LatencyProxy:
                     chunk = b""
                 await queue.put((time.monotonic() + self.delay, chunk))
                 if not chunk:
+                    if on_eof is not None:
+                        on_eof()
                     break
         finally:
             await delivering

@@ -62,6 +62,13 @@ def pool_with_checkout_hooks(base: type, connection_cls: type, on_get: Any, on_p
             on_put(conn)
             super()._put_conn(conn)
 
+        def take(self, timeout: float | None = None) -> Any:
+            """A connection (or an unconnected one in an empty slot) out of the pool, waiting for a free slot."""
+            return self._get_conn(timeout)
+
+        def give(self, conn: Any) -> None:
+            self._put_conn(conn)
+
     Pool.__name__ = Pool.__qualname__ = f"Watched{base.__name__}"
     return Pool
 

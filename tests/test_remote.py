@@ -4,12 +4,25 @@ the tests check the behaviour (the workers chosen, the connection cap, the recor
 
 from __future__ import annotations
 
+import gc
+import socket
 import sys
+import time
 from pathlib import Path
 
 import pytest
 
-from conformance.run.config import MAX_REMOTE_WORKERS, ConfigError, connections_per_worker, resolve, worker_count
+from conformance.http.client import Client
+from conformance.http.redact import Redactor
+from conformance.run.config import (
+    MAX_REMOTE_WORKERS,
+    ConfigError,
+    Settings,
+    connections_per_worker,
+    resolve,
+    worker_count,
+)
+from conformance.run.session import measure_rtt, preflight
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
 from latency import LatencyProxy  # noqa: E402
@@ -76,3 +89,38 @@ def test_verdicts_are_the_same_near_and_far(certify, reference_server):
     assert far.verdicts() == near.verdicts()
     failed = [{t["nodeid"] for t in run.record["tests"] if t["outcome"] == "failed"} for run in (near, far)]
     assert failed[0] == failed[1] and failed[0]
+
+
+def test_the_run_s_own_probes_leave_no_connection_open(reference_server):
+    """The reachability probe and the round-trip measurement close their connections: kept alive beside every
+    worker's, one would be a connection more than ``--max-connections`` (the proxy counts what is open)."""
+    server = reference_server()
+    port = int(server.base_url.rsplit(":", 1)[1].split("/")[0])
+    with LatencyProxy("127.0.0.1", port, rtt_ms=2) as proxy:
+        settings = Settings(base_url=proxy.url(server.base_url), ca_bundle=server.ca_bundle)
+        gc.disable()  # what closes a connection is the suite, not a collection of the client that held it
+        try:
+            assert preflight(settings, Redactor([])) is None
+            assert measure_rtt(settings, Redactor([])) is not None
+            deadline = time.monotonic() + 2
+            while proxy.open_connections and time.monotonic() < deadline:
+                time.sleep(0.02)
+            assert proxy.open_connections == 0 and proxy.total_connections >= 2
+        finally:
+            gc.enable()
+
+
+def test_a_probe_outside_the_pool_stays_within_the_connection_cap(reference_server):
+    """TLS-1's plain-HTTP probe opens a connection the client's pool does not make: one of the pool's slots is
+    held empty meanwhile, so the connections open never exceed the cap (here 1)."""
+    server = reference_server()
+    port = int(server.base_url.rsplit(":", 1)[1].split("/")[0])
+    with LatencyProxy("127.0.0.1", port, rtt_ms=2) as proxy:
+        client = Client(proxy.url(server.base_url), None, verify=server.ca_bundle, max_connections=1)
+        assert client.request("GET", "/", auth=None, observe=False).status == 401  # its one connection: open
+        with client.connection_set_aside():
+            time.sleep(0.1)  # the pool's connection closed: the proxy has read its end
+            with socket.create_connection(("127.0.0.1", proxy.port), timeout=5):
+                time.sleep(0.1)
+        assert client.request("GET", "/", auth=None, observe=False).status == 401  # the slot is back
+        assert proxy.total_connections == 3 and proxy.peak_connections == 1

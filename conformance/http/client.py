@@ -18,7 +18,8 @@ import logging
 import shlex
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode, urlsplit
@@ -102,11 +103,19 @@ class CreatedObject:
 
 @dataclass
 class Ledger:
-    """Every object the suite created, so all of them are deleted at the end."""
+    """Every object the suite created, so all of them are deleted at the end.
+
+    An object is the test's that created it unless it was claimed while ``keeping`` (what the run's tests
+    share: parents, objects kept for later tests): :meth:`since` gives a finished test's own, which may go
+    before the run ends."""
 
     prefix: str
     objects: dict[tuple[str, str], CreatedObject] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    _order: dict[tuple[str, str], int] = field(default_factory=dict)
+    _kept: set[tuple[str, str]] = field(default_factory=set)
+    _claims: int = 0
+    _keeping: threading.local = field(default_factory=threading.local)
 
     def claim(self, obj: CreatedObject) -> bool:
         """Remember ``obj`` before the write that may create it; ``True`` when it was not known yet."""
@@ -115,15 +124,50 @@ class Ledger:
             if key in self.objects:
                 return False
             self.objects[key] = obj
+            self._claims += 1
+            self._order[key] = self._claims
+            if getattr(self._keeping, "depth", 0):
+                self._kept.add(key)
             return True
 
     def discard(self, credential: Credential, path: str) -> None:
         with self.lock:
-            self.objects.pop((credential.env_var, path), None)
+            key = (credential.env_var, path)
+            self.objects.pop(key, None)
+            self._order.pop(key, None)
+            self._kept.discard(key)
 
     def pending(self) -> list[CreatedObject]:
         with self.lock:
             return sorted(self.objects.values(), key=lambda o: -o.depth)
+
+    @contextmanager
+    def keeping(self) -> Iterator[None]:
+        """Objects this thread claims meanwhile are the run's, not the test's: kept until the end."""
+        self._keeping.depth = getattr(self._keeping, "depth", 0) + 1
+        try:
+            yield
+        finally:
+            self._keeping.depth -= 1
+
+    def mark(self) -> int:
+        """Where a test begins: :meth:`since` that mark gives what it claimed."""
+        with self.lock:
+            return self._claims
+
+    def since(self, mark: int) -> list[CreatedObject]:
+        """The objects claimed after ``mark``, still held and not kept, children first; never one with a kept
+        object below it (a kept child's parent stays as long as the child)."""
+        with self.lock:
+            kept = [path for _, path in self._kept]
+            own = [
+                obj
+                for key, obj in self.objects.items()
+                if self._order.get(key, 0) > mark
+                and key not in self._kept
+                and not any(path.startswith(obj.path + "/") for path in kept)
+            ]
+        return sorted(own, key=lambda o: -o.depth)
 
 
 class Client:
@@ -171,7 +215,15 @@ class Client:
         self.sent = RequestCount()  # shared with with_credential() copies
         self.session.mount("https://", adapter)
         self.session.mount("http://", adapter)
+        self._adapter = adapter
         self._host = urlsplit(self.base_url).netloc
+
+    @contextmanager
+    def connection_set_aside(self) -> Iterator[None]:
+        """Room for one connection this client's pool does not make (a probe through another library or on
+        another scheme): one of the pool's slots is held empty meanwhile, so what is open stays within the cap."""
+        with self._adapter.slot_set_aside(self.base_url, self.verify, self.timeout):
+            yield
 
     def with_credential(self, credential: Credential | None) -> Client:
         """A client sharing this one's pool, ledger and observer, with another key."""

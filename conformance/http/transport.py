@@ -10,6 +10,7 @@ import socket
 import ssl
 import threading
 import time
+from collections.abc import Iterator
 from typing import Any
 
 import requests
@@ -164,6 +165,18 @@ class WatchedAdapter(requests.adapters.HTTPAdapter):
     def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
         super().init_poolmanager(*args, **kwargs)
         self.poolmanager.pool_classes_by_scheme = {"http": _WatchedPool, "https": _WatchedHTTPSPool}
+
+    @contextlib.contextmanager
+    def slot_set_aside(self, url: str, verify: bool | str, timeout: float) -> Iterator[None]:
+        """One of the pool's slots for ``url`` held empty meanwhile (its connection, if open, closed): room for a
+        connection the pool does not manage, such as a probe on another scheme, within the pool's cap."""
+        pool: Any = self.get_connection_with_tls_context(requests.Request("GET", url).prepare(), verify)
+        conn = pool.take(timeout)  # a watched pool's (:func:`conformance._compat.pool_with_checkout_hooks`)
+        try:
+            conn.close()
+            yield
+        finally:
+            pool.give(conn)
 
 
 class Stale(Exception):

@@ -171,6 +171,7 @@ def build_record(state: RunState, stopped: str | None = None) -> RunRecord:
             "prefix": state.prefix,
             "attempted": sum(c.get("attempted", 0) for c in state.cleanups),
             "deleted": sum(c.get("deleted", 0) for c in state.cleanups),
+            "during_run": sum(c.get("during_run", 0) for c in state.cleanups),  # by finished tests, in the background
             "leftover": leftover,
         },
         exit_code=code,

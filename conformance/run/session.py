@@ -20,6 +20,8 @@ from conformance.run.config import Settings
 from conformance.run.record import EXIT_UNREACHABLE, build_record, write_page, write_reports
 from conformance.run.state import RunState
 
+_LEDGER_MARK = pytest.StashKey[int]()
+
 
 class RunSession:
     """The hooks of an active run, registered as one plugin object holding its state."""
@@ -61,6 +63,18 @@ class RunSession:
 
     def pytest_deselected(self, items: list[pytest.Item]) -> None:
         self.state.deselected += len(items)
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_call(self, item: pytest.Item) -> None:
+        # after set-up: what fixtures made (module-scoped ones too) is not the test's, and stays to the end
+        if self.state.target is not None:
+            item.stash[_LEDGER_MARK] = self.state.target.test_begins()
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_runtest_teardown(self, item: pytest.Item) -> None:
+        mark = item.stash.get(_LEDGER_MARK, None)
+        if self.state.target is not None and mark is not None:
+            self.state.target.test_ended(mark)  # after the test's own fixtures: what it created may go
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         if not self.state.is_worker:
@@ -234,4 +248,6 @@ def preflight(s: Settings, redactor: Redactor) -> str | None:
         probe.request("GET", "/", auth=None)
     except TargetError as exc:
         return str(exc)
+    finally:  # kept alive, it would stay open beside every worker's: one more than --max-connections
+        probe.session.close()
     return None

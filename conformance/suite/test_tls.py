@@ -21,32 +21,37 @@ def test_plain_http_is_not_answered_with_data(target):
     base = target.settings.base_url
     expect(base.startswith("https://"), "TLS-1", f"the API is served over plain HTTP: {base}")
     url = _plain_http_url(base)
-    try:
-        resp = requests.get(
-            url,
-            timeout=target.settings.timeout,
-            allow_redirects=False,
-            headers={"Accept": "application/json"},
-            stream=True,
-        )
-    except requests.RequestException:
-        return  # refused or reset: not answered
-    try:
-        if 300 <= resp.status_code < 400:
-            location = resp.headers.get("Location", "")
-            expect(location.startswith("https://"), "TLS-1", f"plain HTTP redirects to {location!r}, not to https://")
-            return
-        if resp.status_code >= 400:
-            return
-        body = resp.raw.read(65536, decode_content=True)
-        expect(
-            b'"success":true' not in body.replace(b" ", b""),
-            "TLS-1",
-            f"plain HTTP at {url} was answered {resp.status_code} with data",
-        )
-        expect(False, "TLS-1", f"plain HTTP at {url} was answered with HTTP {resp.status_code} (success)")
-    finally:
-        resp.close()
+    with target.client.connection_set_aside():  # the probe's connection, too, is within --max-connections
+        try:
+            resp = requests.get(
+                url,
+                timeout=target.settings.timeout,
+                allow_redirects=False,
+                headers={"Accept": "application/json"},
+                stream=True,
+            )
+        except requests.RequestException:
+            return  # refused or reset: not answered
+        try:
+            _judge_plain_answer(url, resp)
+        finally:
+            resp.close()
+
+
+def _judge_plain_answer(url: str, resp: requests.Response) -> None:
+    if 300 <= resp.status_code < 400:
+        location = resp.headers.get("Location", "")
+        expect(location.startswith("https://"), "TLS-1", f"plain HTTP redirects to {location!r}, not to https://")
+        return
+    if resp.status_code >= 400:
+        return
+    body = resp.raw.read(65536, decode_content=True)
+    expect(
+        b'"success":true' not in body.replace(b" ", b""),
+        "TLS-1",
+        f"plain HTTP at {url} was answered {resp.status_code} with data",
+    )
+    expect(False, "TLS-1", f"plain HTTP at {url} was answered with HTTP {resp.status_code} (success)")
 
 
 @pytest.mark.TLS_2

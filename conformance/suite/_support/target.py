@@ -27,6 +27,7 @@ from conformance.run.config import Settings
 from conformance.spec.profiles import Profile
 from conformance.suite._support.acceptance import Acceptance, DescriptionGap, candidates, gap_of, refused_by_rule
 from conformance.suite._support.asserts import assert_written
+from conformance.suite._support.reaper import Reaper
 from conformance.verdicts.violation import ClauseViolation
 
 _MISSING = object()
@@ -114,6 +115,7 @@ class Target:
         self._memo: dict[Hashable, Any] = {}
         self._memo_locks: dict[Hashable, threading.Lock] = {}
         self._memo_locks_lock = threading.Lock()
+        self._reaper: Reaper | None = None
 
     def memo(self, key: Hashable, build: Callable[[], T], *, stale: Callable[[T], bool] | None = None) -> T:
         """What the run's tests share, kept for the run: the value kept under ``key``, built by ``build`` the
@@ -128,7 +130,8 @@ class Target:
             kept = self._memo.get(key, _MISSING)
             if kept is not _MISSING and not (stale is not None and stale(kept)):
                 return kept
-            value = self._memo[key] = build()
+            with self.ledger.keeping():  # what a test builds for the run's tests stays until the run ends
+                value = self._memo[key] = build()
             return value
 
     @property
@@ -360,6 +363,35 @@ class Target:
         return resource.path_for(ids), ids
 
     # -- cleanup ------------------------------------------------------------------------
+    def test_begins(self) -> int:
+        """A mark of what the ledger held as a test's call begins (:meth:`test_ended`)."""
+        return self.ledger.mark()
+
+    def test_ended(self, mark: int) -> None:
+        """Against a far target, the objects the test that began at ``mark`` created go now, in the background
+        (:mod:`~conformance.suite._support.reaper`); near, they wait for the end like the rest."""
+        from conformance.suite._support.together import in_flight
+
+        if in_flight(self) <= 1:
+            return
+        if self._reaper is None:
+            self._reaper = Reaper(self.remove)
+        self._reaper.hand(self.ledger.since(mark))
+
+    def remove(self, obj: CreatedObject) -> str | None:
+        """DELETE an object the ledger holds; ``None`` when it is gone (or was already), else why it stayed."""
+        client = self.client if obj.credential == self.client.credential else self.second
+        if client is None:
+            return "no client"
+        try:
+            ex = client.request("DELETE", obj.path, version=obj.version, observe=False)
+        except TargetError as exc:
+            return str(exc)
+        if is_success(ex.status) or ex.status == 404:
+            self.ledger.discard(obj.credential, obj.path)
+            return None
+        return f"DELETE answered HTTP {ex.status}"
+
     def cleanup(self, budget_s: float = 60.0) -> dict[str, Any]:
         """Delete everything the ledger holds, children first; report what stayed.
 
@@ -367,28 +399,17 @@ class Target:
         (:func:`~conformance.suite._support.together.in_flight`); the next depth waits for the one below."""
         from conformance.suite._support.together import in_flight
 
+        during_run = self._reaper.stop(timeout=self.settings.timeout + 1) if self._reaper is not None else 0
         pending = self.ledger.pending()
         deadline = time.monotonic() + budget_s
         outcomes: dict[int, str | None] = {}  # index in pending -> None (deleted) or why it stayed
         stop = threading.Event()
 
         def delete(n: int) -> None:
-            obj = pending[n]
-            client = self.client if obj.credential == self.client.credential else self.second
-            if stop.is_set() or client is None or time.monotonic() > deadline:
-                why = "cleanup interrupted" if stop.is_set() else "cleanup budget exhausted" if client else "no client"
-                outcomes[n] = why
+            if stop.is_set() or time.monotonic() > deadline:
+                outcomes[n] = "cleanup interrupted" if stop.is_set() else "cleanup budget exhausted"
                 return
-            try:
-                ex = client.request("DELETE", obj.path, version=obj.version, observe=False)
-            except TargetError as exc:
-                outcomes[n] = str(exc)
-                return
-            if is_success(ex.status) or ex.status == 404:
-                outcomes[n] = None
-                self.ledger.discard(obj.credential, obj.path)
-            else:
-                outcomes[n] = f"DELETE answered HTTP {ex.status}"
+            outcomes[n] = self.remove(pending[n])
 
         levels = [list(group) for _, group in itertools.groupby(range(len(pending)), key=lambda n: pending[n].depth)]
         width = in_flight(self)
@@ -413,7 +434,13 @@ class Target:
             if outcomes.get(n, "cleanup interrupted") is not None
         ]
         deleted = sum(1 for why in outcomes.values() if why is None)
-        return {"prefix": self.ids.prefix, "attempted": len(pending), "deleted": deleted, "leftover": leftover}
+        return {
+            "prefix": self.ids.prefix,
+            "attempted": len(pending) + during_run,
+            "deleted": deleted + during_run,
+            "during_run": during_run,
+            "leftover": leftover,
+        }
 
 
 def _path_values(resource: Resource, path: str) -> list[str]:
