@@ -399,11 +399,17 @@ class Target:
         (:func:`~conformance.suite._support.together.in_flight`); the next depth waits for the one below."""
         from conformance.suite._support.together import in_flight
 
-        during_run = self._reaper.stop(timeout=self.settings.timeout + 1) if self._reaper is not None else 0
+        stop = threading.Event()
+        during_run = 0
+        if self._reaper is not None:
+            try:
+                during_run = self._reaper.stop(timeout=self.settings.timeout + 1)
+            except KeyboardInterrupt:  # a second Ctrl-C: what the reaper did not delete is reported as staying
+                during_run = self._reaper.deleted
+                stop.set()
         pending = self.ledger.pending()
         deadline = time.monotonic() + budget_s
         outcomes: dict[int, str | None] = {}  # index in pending -> None (deleted) or why it stayed
-        stop = threading.Event()
 
         def delete(n: int) -> None:
             if stop.is_set() or time.monotonic() > deadline:
