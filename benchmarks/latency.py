@@ -20,6 +20,7 @@ import threading
 import time
 from collections.abc import Callable
 from types import TracebackType
+from typing import Any
 
 
 class LatencyProxy:
@@ -34,6 +35,7 @@ class LatencyProxy:
         self._started = threading.Event()
         self._thread = threading.Thread(target=self._run, name="latency-proxy", daemon=True)
         self._server: asyncio.base_events.Server | None = None
+        self._tasks: set[asyncio.Task[Any]] = set()
 
     def __enter__(self) -> LatencyProxy:
         self._thread.start()
@@ -61,13 +63,28 @@ class LatencyProxy:
         self._loop.run_forever()
         # stopped: end the connections still piping here, so none is left to a garbage collection of a closed loop
         self._server.close()
-        tasks = asyncio.all_tasks(self._loop)
-        for task in tasks:
-            task.cancel()
-        self._loop.run_until_complete(asyncio.gather(*tasks, return_exceptions=True))
+        for _ in range(5):  # a cancelled pipe's delivery ends a round later
+            tasks = [task for task in asyncio.all_tasks(self._loop) if not task.done()]
+            if not tasks:
+                break
+            for task in tasks:
+                task.cancel()
+            self._loop.run_until_complete(asyncio.gather(*tasks, return_exceptions=True))
         self._loop.close()
 
     async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self._hold(asyncio.current_task())
+        with contextlib.suppress(asyncio.CancelledError):  # the proxy stopping: asyncio reports a cancelled one
+            await self._relay(reader, writer)
+
+    def _hold(self, task: asyncio.Task[Any] | None) -> None:
+        """Keep a strong reference to a running task: the loop keeps only weak ones, and a pending task
+        collected as garbage is reported ("Task was destroyed but it is pending")."""
+        if task is not None:
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    async def _relay(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.open_connections += 1
         self.total_connections += 1
         self.peak_connections = max(self.peak_connections, self.open_connections)
@@ -118,6 +135,7 @@ class LatencyProxy:
                     writer.write_eof()
 
         delivering = asyncio.ensure_future(deliver())
+        self._hold(delivering)
         try:
             while True:
                 try:
