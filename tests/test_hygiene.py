@@ -12,6 +12,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
@@ -122,6 +123,35 @@ def test_ctrl_c_still_cleans_up_and_reports(tmp_path, reference_server, signum, 
     reaches them all (one process group) while a cancelled CI job signals only the run: either way each
     worker deletes what it created and its account reaches the report, though xdist never delivers it."""
     handle = reference_server()
+    record = _interrupted_run(tmp_path, handle, signum, ("--workers", workers))
+    assert record["run"]["workers"] == int(workers)
+
+
+def test_ctrl_c_during_background_deletes_still_cleans_up(tmp_path, reference_server):
+    """A far target (20 ms away, through the latency proxy) has each test's objects deleted in the background as
+    the test ends: Ctrl-C while that thread is at work still leaves nothing behind, and the report counts what
+    it deleted."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
+    from latency import LatencyProxy
+
+    handle = reference_server()
+    port = int(handle.base_url.rsplit(":", 1)[1].split("/")[0])
+    with LatencyProxy("127.0.0.1", port, rtt_ms=20) as proxy:
+        deletes = lambda: sum(1 for m, p in handle.app.journal if m == "DELETE" and "/" + PREFIX in p)  # noqa: E731
+        record = _interrupted_run(
+            tmp_path,
+            handle,
+            signal.SIGINT,
+            ("--workers", "1"),
+            base_url=proxy.url(handle.base_url),
+            ready=lambda: deletes() >= 40,  # tests delete some themselves; by then the background has too
+        )
+    assert record["cleanup"]["during_run"] > 0
+
+
+def _interrupted_run(tmp_path, handle, signum, args, *, base_url=None, ready=None) -> dict:
+    """A standard run of ``handle`` signalled once it created objects (and ``ready()``): its record, after
+    checking that it reported the interruption and left nothing of its own behind."""
     seeded = _seed_vendor_objects(handle)
     report_dir = tmp_path / "reports"
     env = {k: v for k, v in os.environ.items() if not k.startswith("CONFORMANCE_")}
@@ -132,21 +162,20 @@ def test_ctrl_c_still_cleans_up_and_reports(tmp_path, reference_server, signum, 
         "conformance",
         "run",
         "--base-url",
-        handle.base_url,
+        base_url or handle.base_url,
         "--ca-bundle",
         handle.ca_bundle,
         "--profile",
         "standard",  # long enough to be cut short; a worker asked to stop ends its current test first
         "--report-dir",
         str(report_dir),
-        "--workers",
-        workers,
+        *args,
     ]
     kw = {"start_new_session": True} if signum == signal.SIGINT else {}  # Ctrl-C: the terminal signals the group
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=tmp_path, **kw)
     try:
         deadline = time.monotonic() + 120
-        while len(_suite_ids(handle)) < 10:
+        while len(_suite_ids(handle)) < 10 or (ready is not None and not ready()):
             assert proc.poll() is None, proc.communicate()
             assert time.monotonic() < deadline, "the run never created objects"
             time.sleep(0.05)
@@ -165,10 +194,10 @@ def test_ctrl_c_still_cleans_up_and_reports(tmp_path, reference_server, signum, 
     assert any("interrupted" in r for r in record["not_certifiable_reasons"])
     assert record["cleanup"]["attempted"] > 0 and record["cleanup"]["leftover"] == []
     assert record["cleanup"]["deleted"] == record["cleanup"]["attempted"]
-    assert record["run"]["workers"] == int(workers)
     assert _suite_ids(handle) == [], _suite_ids(handle)[:5]
     assert not (report_dir / ".conformance-workers").exists()
     _untouched(handle, seeded)
+    return record
 
 
 class _Interrupted(Exception):
