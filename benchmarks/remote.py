@@ -1,11 +1,13 @@
 """The ``remote`` part of the benchmark: the suite as vendors run it, across a network.
 
 One reference server; the same profile run direct (loopback) and through :class:`latency.LatencyProxy` at each
-round trip asked for; schemathesis (``st run --workers 8``, the peer a vendor would otherwise use) through the
-same proxy at the first round trip. Printed side by side, measured in one invocation: wall time, requests
-(from the run's record), requests per second, the peak of connections open at once (counted by the proxy), the
-ratio to the direct run, and the critical path (the slowest single test: its chain of dependent requests is
-the floor no concurrency lowers).
+round trip asked for; the first profile at the first round trip once more with ``--max-connections`` raised to
+:data:`WIDE_CAP`, which shows what the default cap of 16 HTTP/1.1 connections costs there (a far run's floor is
+its requests times the round trip over its connections); and schemathesis (``st run --workers 8``, the peer a
+vendor would otherwise use) through the same proxy at the first round trip. Printed side by side, measured in
+one invocation: wall time, requests (from the run's record), requests per second, the peak of connections open
+at once (counted by the proxy), the ratio to the direct run, and the critical path (the slowest single test: its
+chain of dependent requests is the floor no concurrency lowers).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from latency import LatencyProxy
 ROOT = Path(__file__).resolve().parent.parent
 PEER_WORKERS = 8
 PEER_EXAMPLES = 30
+WIDE_CAP = 64
 
 
 @dataclass
@@ -51,9 +54,11 @@ def _env(handle: Any) -> dict[str, str]:
     return env
 
 
-def _suite(handle: Any, url: str, profile: str, report_dir: Path, work: Path) -> tuple[float, int, dict[str, Any]]:
+def _suite(
+    handle: Any, url: str, profile: str, report_dir: Path, work: Path, extra: list[str]
+) -> tuple[float, int, dict[str, Any]]:
     cmd = [sys.executable, "-m", "conformance", "run", "--base-url", url, "--ca-bundle", handle.ca_bundle]
-    cmd += ["--profile", profile, "--report-dir", str(report_dir), "--", "--durations=1"]
+    cmd += ["--profile", profile, "--report-dir", str(report_dir), *extra, "--", "--durations=1"]
     started = time.perf_counter()
     proc = subprocess.run(cmd, capture_output=True, text=True, env=_env(handle), cwd=work)
     seconds = time.perf_counter() - started
@@ -71,15 +76,18 @@ def _critical(record: dict[str, Any]) -> float | None:
     return round(max(durations), 1) if durations else None
 
 
-def suite_row(handle: Any, profile: str, rtt_ms: float, work: Path) -> RemoteRow:
-    report_dir = work / f"remote-{profile}-{rtt_ms:g}"
+def suite_row(handle: Any, profile: str, rtt_ms: float, work: Path, max_connections: int | None = None) -> RemoteRow:
+    extra = ["--max-connections", str(max_connections)] if max_connections else []
+    report_dir = work / f"remote-{profile}-{rtt_ms:g}{f'-cap{max_connections}' if max_connections else ''}"
     port = int(handle.base_url.split("//")[1].split("/")[0].rsplit(":", 1)[1])
     with LatencyProxy("127.0.0.1", port, rtt_ms) as proxy:
         url = proxy.url(handle.base_url) if rtt_ms else handle.base_url
-        seconds, code, record = _suite(handle, url, profile, report_dir, work)
+        seconds, code, record = _suite(handle, url, profile, report_dir, work, extra)
         peak = proxy.peak_connections if rtt_ms else None
     run = record.get("run", {})
     label = f"suite --profile {profile}, " + (f"{rtt_ms:g} ms round trip" if rtt_ms else "direct (loopback)")
+    if max_connections:
+        label += f", --max-connections {max_connections}"
     return RemoteRow(
         label,
         rtt_ms,
@@ -110,14 +118,15 @@ def peer_row(handle: Any, rtt_ms: float, work: Path) -> RemoteRow:
         proc = subprocess.run(cmd, capture_output=True, text=True, cwd=work, env=_env(handle))
         seconds = time.perf_counter() - started
         peak = proxy.peak_connections
-    after = len(app.requests_seen) if before is not None else None
+    after = len(app.requests_seen) if before is not None and app is not None else None
     requests = after - before if before is not None and after is not None else None
     label = f"schemathesis --workers {PEER_WORKERS} -n {PEER_EXAMPLES}, {rtt_ms:g} ms round trip"
     return RemoteRow(label, rtt_ms, seconds, proc.returncode, requests, peak, workers=PEER_WORKERS)
 
 
 def measure(rtts: list[float], profiles: list[str], work: Path, peer: bool = True) -> list[RemoteRow]:
-    """Each profile direct, then through the proxy at each round trip; the peer last, at the first one."""
+    """Each profile direct, then through the proxy at each round trip; then the first profile at the first round
+    trip under :data:`WIDE_CAP` connections; the peer last, at the first round trip."""
     from conformance.reference.server import start_server
 
     work.mkdir(parents=True, exist_ok=True)
@@ -127,6 +136,9 @@ def measure(rtts: list[float], profiles: list[str], work: Path, peer: bool = Tru
             for rtt in [0.0, *rtts]:
                 rows.append(suite_row(handle, profile, rtt, work))
                 print(format_row(rows[-1], direct_of(rows, rows[-1])), flush=True)
+        if rtts:
+            rows.append(suite_row(handle, profiles[0], rtts[0], work, max_connections=WIDE_CAP))
+            print(format_row(rows[-1], direct_of(rows, rows[-1])), flush=True)
         if peer and rtts:
             rows.append(peer_row(handle, rtts[0], work))
             print(format_row(rows[-1], direct_of(rows, rows[-1])), flush=True)

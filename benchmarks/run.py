@@ -306,6 +306,7 @@ def replay(run: SuiteRun, work: Path, description: str | None = None) -> Replay:
         if timed.code != 0:
             raise RuntimeError(f"the replay failed: {timed.stderr[-2000:]}")
         result = json.loads(timed.stdout)
+        assert fresh.app is not None  # start_server always serves an app
         again = list(fresh.app.requests_seen)
     finally:
         fresh.stop()
@@ -598,6 +599,8 @@ class Results:
                 "Peak connections: open at once through the proxy. Critical path: the slowest single test.",
                 f"`--workers auto` measures the round trip and runs one worker per {remote_rtt_step():g} ms of it "
                 "(up to 8), within `--max-connections` (default 16).",
+                f"The `--max-connections {remote.WIDE_CAP}` row is the first profile at the first round trip with the "
+                "cap raised: what 16 HTTP/1.1 connections cost there (not a default the suite takes).",
             ]
             shown = ", ".join(f"`{p.strip()}`" for p in self.remote_profile.split(","))
             title = f"(e) Remote: profiles {shown} direct and across a network, and the peer"
@@ -725,8 +728,8 @@ def run_importtime(profile: str, work: Path) -> None:
     rows.sort(reverse=True)
     total = sum(c for c, _ in rows)
     print(f"\n== imports of a --clause TLS-1 run ({t.seconds:.2f} s wall, {total / 1e6:.2f} s in top-level imports) ==")
-    for cumulative, name in rows[:15]:
-        print(f"  {cumulative / 1e6:7.3f} s  {name}")
+    for micros, module in rows[:15]:
+        print(f"  {micros / 1e6:7.3f} s  {module}")
 
 
 # -- main ----------------------------------------------------------------------------------------------

@@ -38,8 +38,13 @@ import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 SCHEMAS = ROOT / "schemas"
-REFERENCED = ("envelope.schema.json", "error-codes.schema.json", "enums.schema.json", "time.schema.json")
-REFERENCED += ("date.schema.json",)
+REFERENCED = (
+    "envelope.schema.json",
+    "error-codes.schema.json",
+    "enums.schema.json",
+    "time.schema.json",
+    "date.schema.json",
+)
 NOUNS = ("accounts", "projects", "tasks", "notes", "orders", "items", "events", "tickets", "venues", "members")
 LIMITS = ((100, 25), (50, 10), (200, 50), (20, 20))  # (maximum, default) by position in the group
 METHODS = ("get", "post", "put", "delete")
