@@ -12,13 +12,17 @@ from __future__ import annotations
 import base64
 import json
 import secrets
+from types import SimpleNamespace
 
 import pytest
 import requests
+from hostile import UNAUTHORIZED, HostileServer, per_request
 from leaks import forms_of, leaks
 
+from conformance.http.client import Client
 from conformance.reference import faults
 from conformance.reference.orgs import basic_credential
+from conformance.suite import test_tls
 
 ZONES = ("America/Chicago", "Asia/Kolkata")
 
@@ -124,3 +128,20 @@ def test_redactor_masks_a_key_with_one_character_changed():
     near = key[:10] + ("A" if key[10] != "A" else "B") + key[11:]
     clean = Redactor([key]).text(f'Authorization: Basic {near} {{"id":"cft0123456789abcd"}}')
     assert clean == f'Authorization: Basic {MASK_ALTERED} {{"id":"cft0123456789abcd"}}'
+
+
+def test_the_plain_http_probe_sends_no_credential_not_even_one_from_netrc(tmp_path, monkeypatch):
+    """TLS-1 asks plain HTTP at the API root for data, with no credentials. requests adds the credentials a
+    ``.netrc`` holds for a host to every request to it, plain HTTP included, unless told not to read the
+    environment: the probe's session reads nothing from it, as the client's does not."""
+    netrc = tmp_path / "netrc"
+    netrc.write_text("machine 127.0.0.1 login vendor password hunter2\n")
+    netrc.chmod(0o600)
+    monkeypatch.setenv("NETRC", str(netrc))
+    with HostileServer(per_request(lambda conn, request: conn.send(UNAUTHORIZED))) as plain:
+        base = plain.base_url.replace("http://", "https://", 1)
+        target = SimpleNamespace(settings=SimpleNamespace(base_url=base, timeout=5.0), client=Client(base, None))
+        test_tls.test_plain_http_is_not_answered_with_data(target)  # a 401 over plain HTTP: no data, passes
+        assert [(r.target, r.authenticated) for r in plain.requests] == [("/ga/api/", False)]
+        requests.get(plain.base_url + "/", timeout=5)  # the control: requests' default reads the .netrc
+        assert plain.requests[-1].headers.get("authorization", "").startswith("Basic ")

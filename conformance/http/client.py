@@ -170,6 +170,15 @@ class Ledger:
         return sorted(own, key=lambda o: -o.depth)
 
 
+def bare_session() -> requests.Session:
+    """A session that takes nothing from the environment: no proxy variables, and no ``.netrc``, whose
+    credentials requests would otherwise add to any request to a host it names (plain HTTP included)."""
+    session = requests.Session()
+    session.trust_env = False
+    session.headers.update({"User-Agent": "conformance-suite", "Accept": "application/json"})
+    return session
+
+
 class Client:
     """Requests against the target, relative to its base URL.
 
@@ -206,9 +215,7 @@ class Client:
         self.pause = pause or SharedPause()  # shared with with_credential() copies
         self.max_connections = max_connections
         self.throttled: list[str] = []  # one entry per 429 retried; shared with with_credential() copies
-        self.session = requests.Session()
-        self.session.trust_env = False  # no proxies or netrc credentials from the environment
-        self.session.headers.update({"User-Agent": "conformance-suite", "Accept": "application/json"})
+        self.session = bare_session()
         # A hard cap: a thread that finds every connection busy waits for one (--max-connections is a promise
         # to the vendor's staging server, shared by this process's threads and both keys' clients).
         adapter = WatchedAdapter(pool_connections=1, pool_maxsize=max_connections, pool_block=True, max_retries=0)
@@ -217,6 +224,13 @@ class Client:
         self.session.mount("http://", adapter)
         self._adapter = adapter
         self._host = urlsplit(self.base_url).netloc
+
+    @contextmanager
+    def outside_pool(self) -> Iterator[requests.Session]:
+        """A session of its own for a probe the pool must not serve (another scheme), built as the client's is,
+        within the cap: one of the pool's slots is held empty while it is open."""
+        with self.connection_set_aside(), bare_session() as session:
+            yield session
 
     @contextmanager
     def connection_set_aside(self) -> Iterator[None]:

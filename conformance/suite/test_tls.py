@@ -21,15 +21,9 @@ def test_plain_http_is_not_answered_with_data(target):
     base = target.settings.base_url
     expect(base.startswith("https://"), "TLS-1", f"the API is served over plain HTTP: {base}")
     url = _plain_http_url(base)
-    with target.client.connection_set_aside():  # the probe's connection, too, is within --max-connections
+    with target.client.outside_pool() as session:  # within --max-connections; no .netrc credentials either
         try:
-            resp = requests.get(
-                url,
-                timeout=target.settings.timeout,
-                allow_redirects=False,
-                headers={"Accept": "application/json"},
-                stream=True,
-            )
+            resp = session.get(url, timeout=target.settings.timeout, allow_redirects=False, stream=True)
         except requests.RequestException:
             return  # refused or reset: not answered
         try:
