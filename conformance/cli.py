@@ -179,7 +179,7 @@ def _preflight(settings) -> int:
     from conformance.run.record import EXIT_UNREACHABLE, write_unreachable
     from conformance.spec import facts
 
-    redactor = Redactor([settings.api_key, settings.second_api_key])
+    redactor = Redactor(settings.secrets)
     reason = session.preflight(settings, redactor)
     session.CHECKED.add(settings.base_url)  # the run's own preflight then neither asks again nor says it twice
     if reason and "TLS" in reason:

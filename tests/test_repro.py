@@ -19,6 +19,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from connect_proxy import ConnectProxy
 
 from conformance.http.exchange import Exchange
 from conformance.model import load_model
@@ -34,8 +35,10 @@ CLAUSES = ("IDEM-1", "TIME-3", "TIME-5")
 _TIME = re.compile(r'"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d\d:\d\d)"')
 
 
-def run_script(script: Path, handle, *, key_index: int = 0) -> str:
+def run_script(script: Path, handle, *, key_index: int = 0, proxy: str | None = None) -> str:
     env = {k: v for k, v in os.environ.items() if not k.startswith("CONFORMANCE_")}
+    if proxy:
+        env["CONFORMANCE_PROXY"] = proxy
     env.update(
         CONFORMANCE_API_KEY=handle.keys[key_index],
         CONFORMANCE_SECOND_API_KEY=handle.keys[1],
@@ -149,6 +152,15 @@ def test_reproduction_scripts_show_the_violation_after_the_run_and_only_on_the_f
             assert listed_twice(request, body) == [], fine
         else:
             assert off_zone(body) == [] and _TIME.search(body), fine
+
+    # Through a proxy (a CI that reaches its target only through one): CONFORMANCE_PROXY, every request tunnelled.
+    script = run.report_dir / "repro/IDEM-1-1.sh"
+    with ConnectProxy(credentials=("ci", "proxy-pass")) as proxy:
+        seen = run_script(script, faulty, proxy=proxy.url("ci", "proxy-pass"))
+        tunnels = len(proxy.tunnels)
+    request, body, _ = violation(seen)
+    assert listed_twice(request, body), seen
+    assert tunnels >= seen.count("\n> ") >= 2, seen  # each request's curl opened its own tunnel
 
 
 # ---- which requests a finding replays (no server needed) --------------------------------------------------------

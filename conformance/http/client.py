@@ -170,11 +170,14 @@ class Ledger:
         return sorted(own, key=lambda o: -o.depth)
 
 
-def bare_session() -> requests.Session:
-    """A session that takes nothing from the environment: no proxy variables, and no ``.netrc``, whose
-    credentials requests would otherwise add to any request to a host it names (plain HTTP included)."""
+def bare_session(proxy: str | None = None) -> requests.Session:
+    """A session that takes nothing from the environment: no proxy variables (only ``proxy``, given), and no
+    ``.netrc``, whose credentials requests would otherwise add to any request to a host it names (plain HTTP
+    included)."""
     session = requests.Session()
     session.trust_env = False
+    if proxy:
+        session.proxies = {"http": proxy, "https": proxy}
     session.headers.update({"User-Agent": "conformance-suite", "Accept": "application/json"})
     return session
 
@@ -201,6 +204,7 @@ class Client:
         pacer: Callable[[], None] | None = None,
         max_connections: int = DEFAULT_CONNECTIONS,
         pause: SharedPause | None = None,
+        proxy: str | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.credential = credential
@@ -215,7 +219,8 @@ class Client:
         self.pause = pause or SharedPause()  # shared with with_credential() copies
         self.max_connections = max_connections
         self.throttled: list[str] = []  # one entry per 429 retried; shared with with_credential() copies
-        self.session = bare_session()
+        self.proxy = proxy
+        self.session = bare_session(proxy)
         # A hard cap: a thread that finds every connection busy waits for one (--max-connections is a promise
         # to the vendor's staging server, shared by this process's threads and both keys' clients).
         adapter = WatchedAdapter(pool_connections=1, pool_maxsize=max_connections, pool_block=True, max_retries=0)
@@ -229,14 +234,14 @@ class Client:
     def outside_pool(self) -> Iterator[requests.Session]:
         """A session of its own for a probe the pool must not serve (another scheme), built as the client's is,
         within the cap: one of the pool's slots is held empty while it is open."""
-        with self.connection_set_aside(), bare_session() as session:
+        with self.connection_set_aside(), bare_session(self.proxy) as session:
             yield session
 
     @contextmanager
     def connection_set_aside(self) -> Iterator[None]:
         """Room for one connection this client's pool does not make (a probe through another library or on
         another scheme): one of the pool's slots is held empty meanwhile, so what is open stays within the cap."""
-        with self._adapter.slot_set_aside(self.base_url, self.verify, self.timeout):
+        with self._adapter.slot_set_aside(self.base_url, self.verify, self.timeout, self.session.proxies):
             yield
 
     def with_credential(self, credential: Credential | None) -> Client:
@@ -411,6 +416,10 @@ class Client:
     def _failure(self, exc: Exception, method: str, url: str, watch: Watch, late: str) -> TargetError:
         if watch.expired:
             return TargetError(late)
+        if isinstance(exc, requests.exceptions.ProxyError):
+            text = str(exc)
+            why = text[text.index("Tunnel connection failed") :] if "Tunnel connection failed" in text else _reason(exc)
+            return TargetError(f"{method} {self._safe(url)}: the proxy did not pass it on: {_reason(Exception(why))}")
         if isinstance(exc, requests.exceptions.SSLError):
             return TargetError(f"TLS handshake with {self._host} failed: {_reason(exc)}")
         if isinstance(exc, requests.exceptions.Timeout):
@@ -434,6 +443,9 @@ class Client:
             parts.insert(2, "-k")
         elif isinstance(self.verify, str):
             parts[2:2] = ["--cacert", shlex.quote(self.verify)]
+        if self.proxy:  # one with a password is named by its variable, as keys are
+            shown = '"$CONFORMANCE_PROXY"' if urlsplit(self.proxy).password else shlex.quote(self.proxy)
+            parts[2:2] = ["--proxy", shown]
         for name, value in headers.items():
             line = f"{name}: {value}"
             if "$" in value and name.lower() == "authorization":

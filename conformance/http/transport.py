@@ -159,18 +159,30 @@ _WatchedHTTPSPool = _compat.pool_with_checkout_hooks(
 )
 
 
+_WATCHED = {"http": _WatchedPool, "https": _WatchedHTTPSPool}
+
+
 class WatchedAdapter(requests.adapters.HTTPAdapter):
     """The pooled adapter whose connections the watchdog can reach and that know how long they idled."""
 
     def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
         super().init_poolmanager(*args, **kwargs)
-        self.poolmanager.pool_classes_by_scheme = {"http": _WatchedPool, "https": _WatchedHTTPSPool}
+        self.poolmanager.pool_classes_by_scheme = _WATCHED
+
+    def proxy_manager_for(self, proxy: str, **proxy_kwargs: Any) -> Any:
+        """Through ``--proxy`` too: the tunnels' connections are watched as direct ones are."""
+        manager = super().proxy_manager_for(proxy, **proxy_kwargs)
+        manager.pool_classes_by_scheme = _WATCHED
+        return manager
 
     @contextlib.contextmanager
-    def slot_set_aside(self, url: str, verify: bool | str, timeout: float) -> Iterator[None]:
+    def slot_set_aside(
+        self, url: str, verify: bool | str, timeout: float, proxies: dict[str, str] | None = None
+    ) -> Iterator[None]:
         """One of the pool's slots for ``url`` held empty meanwhile (its connection, if open, closed): room for a
         connection the pool does not manage, such as a probe on another scheme, within the pool's cap."""
-        pool: Any = self.get_connection_with_tls_context(requests.Request("GET", url).prepare(), verify)
+        request = requests.Request("GET", url).prepare()
+        pool: Any = self.get_connection_with_tls_context(request, verify, proxies=proxies)
         conn = pool.take(timeout)  # a watched pool's (:func:`conformance._compat.pool_with_checkout_hooks`)
         try:
             conn.close()

@@ -33,6 +33,8 @@ BASE="${BASE%%/}"
 TLS=(%(tls)s)
 CA="${CONFORMANCE_CA_BUNDLE:-%(ca)s}"
 if [[ -n "$CA" ]]; then TLS=(--cacert "$CA"); fi
+PROXY="${CONFORMANCE_PROXY:-%(proxy)s}"
+if [[ -n "$PROXY" ]]; then TLS+=(--proxy "$PROXY"); fi
 RANDOM=$(( $(date +%%s) ^ $$ ))
 
 fresh() {  # fresh ID [uuid|int]: a new id shaped like ID (digits and hex letters drawn anew, the rest kept)
@@ -183,7 +185,8 @@ def build(
         "# makes its own with fresh ids and deletes them when it ends. Keys are read from the environment only.",
         "# Environment: CONFORMANCE_API_KEY"
         + (", CONFORMANCE_SECOND_API_KEY" if "CONFORMANCE_SECOND_API_KEY" in used else "")
-        + ", CONFORMANCE_BASE_URL (default: the run's target), CONFORMANCE_CA_BUNDLE (default: the run's --ca-bundle)",
+        + ", CONFORMANCE_BASE_URL (default: the run's target), CONFORMANCE_CA_BUNDLE (default: the run's --ca-bundle)"
+        + ", CONFORMANCE_PROXY (default: the run's --proxy, unless it has a password)",
     ]
     keys = "\n".join(f': "${{{v}:?set {v} to an API key of the target}}"' for v in KEY_VARS if v in used)
     if any(MASK_ALTERED in str(v) or "REDACTED(" in str(v) for st in steps for v in (st.get("headers") or {}).values()):
@@ -193,7 +196,9 @@ def build(
         )
     tls = "-k" if settings.get("insecure") else ""
     ca = _dq(str(settings.get("ca_bundle") or ""))
-    lines.append(PRELUDE % {"base": _dq(base), "keys": keys or ":", "tls": tls, "ca": ca})
+    proxy = str(settings.get("proxy") or "")
+    proxy = "" if "***" in proxy else _dq(proxy)  # one with a password: only from the environment
+    lines.append(PRELUDE % {"base": _dq(base), "keys": keys or ":", "tls": tls, "ca": ca, "proxy": proxy})
     for value in ids:
         lines.append(f"{words.names[value]}=$(fresh {shlex.quote(value)}{_kind(value)})  # the run's id: {value}")
     created: list[dict[str, Any]] = []

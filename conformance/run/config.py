@@ -8,6 +8,7 @@ variable, else from a config file in the working directory (``conformance.toml``
 
 from __future__ import annotations
 
+import base64
 import difflib
 import math
 import os
@@ -15,7 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, cast
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit, urlunsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from conformance.run.options import (
@@ -47,6 +48,7 @@ class Settings:
     ca_bundle: str | None = None
     insecure: bool = False
     allow_http: bool = False
+    proxy: str | None = None
     profile: str = DEFAULT_PROFILE
     clause: list[str] = field(default_factory=list)
     seed: int | None = None
@@ -100,12 +102,23 @@ class Settings:
     def second_zone(self) -> ZoneInfo | None:
         return ZoneInfo(self.second_org_timezone) if self.second_org_timezone else None
 
+    @property
+    def secrets(self) -> list[str]:
+        """What no output may show: the keys, and the proxy's password (and its Proxy-Authorization form)."""
+        out = [v for v in (self.api_key, self.second_api_key) if v]
+        parts = urlsplit(self.proxy) if self.proxy else None
+        if parts is not None and parts.password:
+            pair = f"{unquote(parts.username or '')}:{unquote(parts.password)}"
+            out += [unquote(parts.password), parts.password, base64.b64encode(pair.encode()).decode()]
+        return out
+
     def public(self) -> dict[str, Any]:
         """The effective settings with secrets masked, for reports and --show-config."""
         out: dict[str, Any] = {}
         for opt in OPTIONS:
             value = getattr(self, opt.dest)
             out[opt.dest] = ("***" if value else None) if opt.secret else value
+        out["proxy"] = shown_proxy(self.proxy)
         return out
 
 
@@ -324,8 +337,34 @@ def validate(s: Settings) -> None:
         raise ConfigError(f"--ca-bundle {s.ca_bundle!r} is not a readable file")
     if s.openapi and "://" not in s.openapi and not Path(s.openapi).is_file():
         raise ConfigError(f"--openapi {s.openapi!r}: no such file")
+    if s.proxy:
+        _validate_proxy(s.proxy)
     if s.base_url is not None:
         _validate_url(s)
+
+
+def shown_proxy(proxy: str | None) -> str | None:
+    """The proxy URL as reports show it: its password masked."""
+    if not proxy:
+        return None
+    parts = urlsplit(proxy)
+    if parts.password is None:
+        return proxy
+    netloc = f"{parts.username}:***@{parts.netloc.rsplit('@', 1)[1]}"
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+def _validate_proxy(proxy: str) -> None:
+    try:
+        parts = urlsplit(proxy)
+        parts.port  # noqa: B018 - raises ValueError on a bad port
+    except ValueError:
+        raise ConfigError(f"--proxy {shown_proxy(proxy)!r} is not a valid URL") from None
+    if parts.scheme != "http" or not parts.hostname or parts.path not in ("", "/") or parts.query:
+        raise ConfigError(
+            f"--proxy {shown_proxy(proxy)!r}: give an HTTP proxy as http://HOST:PORT (the target's TLS runs end to "
+            "end through it; https:// and SOCKS proxies are not supported)"
+        )
 
 
 def _validate_url(s: Settings) -> None:

@@ -84,6 +84,13 @@ OPTIONS: tuple[Option, ...] = (
     Option(
         "--allow-http", "allow_http", "allow a plain http:// base URL (local development; not certifiable)", kind="flag"
     ),
+    Option(
+        "--proxy",
+        "proxy",
+        "HTTP proxy to reach the target through, http://[USER:PASSWORD@]HOST:PORT (TLS to the target runs end to "
+        "end through it); the suite reads no HTTPS_PROXY, HTTP_PROXY or .netrc from the environment",
+        metavar="URL",
+    ),
     Option("--profile", "profile", f"budget: {' | '.join(PROFILES)} (default {DEFAULT_PROFILE})", metavar="NAME"),
     Option(
         "--seed",

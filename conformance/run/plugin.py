@@ -121,7 +121,7 @@ def _parallelize(config: pytest.Config) -> None:
         return  # pytest_configure reports it, on one line
     rtt = None
     if wanted == "auto" and settings.base_url:  # a given target: is it near (CPU-bound run) or far?
-        rtt = measure_rtt(settings, Redactor([settings.api_key, settings.second_api_key]))
+        rtt = measure_rtt(settings, Redactor(settings.secrets))
         config.stash[RTT_MS] = rtt
     count = worker_count(wanted, rtt, settings.max_connections)
     if count > 1:

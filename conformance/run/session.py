@@ -4,6 +4,7 @@ end: cleanup, the record, the reports, the exit code."""
 
 from __future__ import annotations
 
+import os
 import statistics
 import sys
 from typing import Any
@@ -168,11 +169,19 @@ def _resolve_target(state: RunState) -> None:
 RTT_PROBES = 4
 
 
+def _probe(s: Settings, key: Credential | None, redactor: Redactor) -> Client:
+    """A client of its own for a question asked before the run (close its session after)."""
+    assert s.base_url is not None
+    return Client(
+        s.base_url, key, verify=s.verify, timeout=s.timeout, allow_http=s.allow_http, redactor=redactor, proxy=s.proxy
+    )
+
+
 def measure_rtt(s: Settings, redactor: Redactor) -> float | None:
     """The target's round trip in milliseconds: the median of unauthenticated requests on one kept-alive
     connection after the first (which pays the TCP and TLS handshakes). None when it does not answer."""
     assert s.base_url is not None
-    probe = Client(s.base_url, None, verify=s.verify, timeout=s.timeout, allow_http=s.allow_http, redactor=redactor)
+    probe = _probe(s, None, redactor)
     times = []
     try:
         for _ in range(RTT_PROBES):
@@ -227,7 +236,7 @@ def missing_paths(s: Settings, model: TargetModel, redactor: Redactor) -> str | 
     if not paths:
         return None
     key = Credential(s.api_key, "CONFORMANCE_API_KEY") if s.api_key else None
-    probe = Client(s.base_url, key, verify=s.verify, timeout=s.timeout, allow_http=s.allow_http, redactor=redactor)
+    probe = _probe(s, key, redactor)
     try:
         for path in paths:
             if probe.request("GET", path, observe=False).status != 404:
@@ -240,14 +249,26 @@ def missing_paths(s: Settings, model: TargetModel, redactor: Redactor) -> str | 
     return f"no described path answers at {s.base_url}: is the base URL right? (GET {asked}: 404)"
 
 
+_PROXY_VARIABLES = ("HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy", "HTTP_PROXY", "http_proxy")
+
+
+def _proxy_hint(s: Settings) -> str:
+    """A target out of reach while the environment names a proxy: the suite does not read it (on purpose: only
+    what the user gives decides where requests, and keys, go)."""
+    named = next((v for v in _PROXY_VARIABLES if os.environ.get(v)), None)
+    if s.proxy or not named:
+        return ""
+    return f" ({named} is set, but the suite reads no proxy from the environment: give it with --proxy)"
+
+
 def preflight(s: Settings, redactor: Redactor) -> str | None:
     """Why the target cannot be reached at all (None when it answers anything)."""
     assert s.base_url is not None
-    probe = Client(s.base_url, None, verify=s.verify, timeout=s.timeout, allow_http=s.allow_http, redactor=redactor)
+    probe = _probe(s, None, redactor)
     try:
         probe.request("GET", "/", auth=None)
     except TargetError as exc:
-        return str(exc)
+        return str(exc) + _proxy_hint(s)
     finally:  # kept alive, it would stay open beside every worker's: one more than --max-connections
         probe.session.close()
     return None

@@ -119,7 +119,7 @@ class RunState:
 
     @property
     def redactor(self) -> Redactor:
-        return Redactor([self.settings.api_key, self.settings.second_api_key])
+        return Redactor(self.settings.secrets)
 
     @property
     def workers(self) -> int:
@@ -151,6 +151,7 @@ class RunState:
             pacer=pacer,
             max_connections=connections_per_worker(s.max_connections, workers),
             pause=SharedPause(pause_file(s.report_dir, self.prefix) if workers > 1 else None),
+            proxy=s.proxy,
         )
         other = client.with_credential(second) if second else None
         self.target = Target(s, self.model, client, other, ledger, ids, on_gap=self.recorder.gap, rtt_ms=self.rtt_ms)
