@@ -93,7 +93,8 @@ VARIANT_PAIRS = (
     ("sparse-json", "bad-query-invalid-request"),
     ("utf8-raw", "undeclared-rules"),
     ("undeclared-fields", "write-minimal"),
-    ("unknown-fields-reject",),
+    ("unknown-fields-reject", "names-unique-per-org"),
+    ("limit-int32",),
 )
 
 
@@ -125,6 +126,25 @@ def test_every_legal_choice_at_once_passes(certify):
     run = certify(variants=TOGETHER, args=("--profile", "smoke"))
     assert run.failing("MUST") == set(), f"{run.failing('MUST')}\n{run.stdout[-3000:]}"
     assert run.code == 0
+
+
+def test_a_limit_beyond_32_bits_may_be_refused_as_malformed(certify, tmp_path):
+    """With a declared maximum of 2³¹−1, STATUS-5's limit above it is beyond 32 bits: "too many" and
+    "malformed" both conform (docs/DECISIONS.md); the clause test and the fuzzer read it the same way."""
+    import shutil
+
+    from conformance.spec import facts
+
+    schemas = tmp_path / "schemas"
+    shutil.copytree(facts.reference_openapi_path().parent, schemas)
+    described = schemas / facts.reference_openapi_path().name
+    text = described.read_text()
+    assert "maximum: 100, default: 25" in text
+    described.write_text(text.replace("maximum: 100, default: 25", "maximum: 2147483647, default: 25"))
+    args = ("--profile", "smoke", "--openapi", str(described), "--clause", "STATUS-5")
+    for variants in ((), ("limit-int32",)):
+        run = certify(variants=variants, args=args, server_kw={"description": str(described)})
+        assert run.verdicts()["STATUS-5"] == "pass", f"{variants}: {run.stdout[-3000:]}"
 
 
 def test_differently_named_api_is_certified_without_code_change(certify):

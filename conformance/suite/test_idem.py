@@ -35,6 +35,17 @@ def _fresh(target, resource, version):
     return path
 
 
+def _read_and_free(target, resource, path, version, clause, what):
+    """The object at ``path`` as read now, then deleted: a twin written after it with the same body (to compare
+    the two) then never meets a name the vendor keeps unique within the organization (Ambiguity 15: a rule of
+    its own). A DELETE that fails is IDEM-6's to judge; the twin is written all the same."""
+    got = target.get(resource, path, version=version)
+    stored = assert_ok(got, clause, what)
+    if "DELETE" in resource.methods:
+        target.delete(resource, path, version=version)
+    return got, stored
+
+
 def _stamp(resource, role: str) -> str | None:
     """The name of the resource's creation or update time (model roles, not literal names)."""
     f = resource.with_role(role)
@@ -102,9 +113,9 @@ def test_put_is_post(target, resource):
 def _put_and_post(target, resource, version, body):
     by_post, by_put = _fresh(target, resource, version), _fresh(target, resource, version)
     target.write_valid(resource, by_post, body, "IDEM-2", "POST creating an object", version=version)
+    _, a = _read_and_free(target, resource, by_post, version, "IDEM-2", "GET of the POSTed object")
     target.write_valid(resource, by_put, body, "IDEM-2", "PUT to a new id (must create, like POST)", method="PUT")
     target.write_valid(resource, by_put, body, "IDEM-2", "the same PUT repeated (must update, like POST)", method="PUT")
-    a = assert_ok(target.get(resource, by_post, version=version), "IDEM-2", "GET of the POSTed object")
     b = assert_ok(target.get(resource, by_put, version=version), "IDEM-2", "GET of the PUT object")
     sa, sb = writable_state(resource, version, a), writable_state(resource, version, b)
     expect(
@@ -134,9 +145,8 @@ def _history(target, resource, version, history, final, method):
             made = assert_ok(target.get(resource, path, version=version), "IDEM-4", "GET after the first write")
             created_at = made.get(created)
     target.write_valid(resource, path, final, "IDEM-3", "final write", method=method, version=version)
+    got, a = _read_and_free(target, resource, path, version, "IDEM-3", "GET after the history")
     target.write_valid(resource, fresh, final, "IDEM-3", "same write, fresh id", method=method, version=version)
-    got = target.get(resource, path, version=version)
-    a = assert_ok(got, "IDEM-3", "GET after the history")
     b = assert_ok(target.get(resource, fresh, version=version), "IDEM-3", "GET of the fresh object")
     sa, sb = writable_state(resource, version, a), writable_state(resource, version, b)
     expect(
@@ -164,9 +174,9 @@ def test_fields_left_out_return_to_defaults(target, resource):
     path, fresh = _fresh(target, resource, version), _fresh(target, resource, version)
     target.write_valid(resource, path, full, "IDEM-3", "a write with every field", version=version)
     target.write_valid(resource, path, sparse, "IDEM-3", "a write leaving fields out", version=version)
+    got, stored = _read_and_free(target, resource, path, version, "IDEM-3", "GET after both writes")
+    a = writable_state(resource, version, stored)
     target.write_valid(resource, fresh, sparse, "IDEM-3", "the same write, fresh id", version=version)
-    got = target.get(resource, path, version=version)
-    a = writable_state(resource, version, assert_ok(got, "IDEM-3", "GET after both writes"))
     b = writable_state(resource, version, assert_ok(target.get(resource, fresh, version=version), "IDEM-3", "GET"))
     expect(
         a == b,

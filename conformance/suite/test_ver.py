@@ -49,8 +49,7 @@ def _write_and_read(target, resource, via: str, body=None, every_operation=False
         reads[version] = assert_ok(target.get(resource, path, version=version, via=via), clause, f"GET with {named}")
         if every_operation and coll is not None:
             listed = target.get(resource, coll, version=version, via=via)
-            assert_written(listed, clause, f"collection GET {coll} with {named}")
-            expect(isinstance(listed.data, list), clause, f"collection GET with {named}: data is not an array", listed)
+            assert_written(listed, clause, f"collection GET {coll} with {named}")  # its shape is the description's
     if every_operation and "DELETE" in resource.methods:
         version = target.model.latest_version
         gone = target.client.request("DELETE", path, version=version, via=via, resource=resource.name)
@@ -249,9 +248,11 @@ def test_header_and_path_reads_are_equivalent(target, resource, request):
 def test_header_and_path_writes_are_equivalent(target, resource):
     """The same body written with X-Version: N and to /vN is stored the same."""
     version = target.model.latest_version
-    bodies = {"header": full_body(resource, version), "path": full_body(resource, version)}  # unique words each
     parents = target.shared_parents(resource, version)
     for method in [m for m in ("POST", "PUT") if m in resource.methods]:
+        # Unique words in each body of each pass: a name unique within the organization (a rule of the vendor's
+        # own) never refuses one.
+        bodies = {"header": full_body(resource, version), "path": full_body(resource, version)}
         states = {}
         for via, body in bodies.items():
             path, _ = target.fresh_path(resource, version, parent_ids=parents)

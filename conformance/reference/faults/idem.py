@@ -325,6 +325,25 @@ SWITCHES.variant(
 )
 
 
+def _unique_names(default: Composer, ctx: Ctx, old: Record | None, values: dict[str, Any]) -> dict[str, Any]:
+    """A name unique among its siblings within the organization (the object written left out): a rule by the
+    body and the organization's other objects, as a database's unique index keeps it."""
+    if ctx.route is not None and ctx.route.kind == "item" and isinstance(values.get("name"), str):
+        siblings = ctx.services.store.children(ctx.org_id, ctx.route.parent_key, ctx.route.resource.name)
+        if any(r.fields.get("name") == values["name"] and r.ids != ctx.route.ids for r in siblings):
+            raise _refuse(f"a {ctx.route.resource.name} named {values['name']!r} already exists")
+    return default(ctx, old, values)
+
+
+SWITCHES.variant(
+    "names-unique-per-org",
+    "A name is unique among its siblings within an organization (mailing lists, campaigns, custom fields of a "
+    "list): a second object with a taken name is refused with 403 validation_failed; the other organization's "
+    "names do not count.",
+    compose=_unique_names,
+)
+
+
 def _unique_name_counting_itself(
     default: Composer, ctx: Ctx, old: Record | None, values: dict[str, Any]
 ) -> dict[str, Any]:

@@ -307,6 +307,19 @@ def _limit_as_javascript(default: LimitOf, ctx: Ctx, raw: str | None) -> int:
     return default(ctx, raw)
 
 
+def _limit_int32(default: LimitOf, ctx: Ctx, raw: str | None) -> int:
+    """``limit`` parsed into a 32-bit integer, as a Java or .NET server binds it: beyond, a malformed query."""
+    if raw is not None and raw.strip().isdigit() and int(raw) > 2**31 - 1:
+        raise ApiError(403, "validation_failed", "limit must be a 32-bit integer")
+    return default(ctx, raw)
+
+
+SWITCHES.variant(
+    "limit-int32",
+    "Binds limit to a 32-bit integer: a limit beyond 2147483647 is malformed (validation_failed), whatever the "
+    "declared maximum (seen only with a maximum that high: limit is then refused as malformed, not as too many).",
+    limit=_limit_int32,
+)
 SWITCHES.variant(
     "limit-lenient",
     "Reads limit as JavaScript's Number() does: ' 7 ', '7.0', '+7', '7e1' and '0x10' are those whole numbers; "
