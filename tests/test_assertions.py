@@ -41,6 +41,32 @@ def test_read_your_writes_takes_omitted_empties_as_written(model):
 @pytest.mark.parametrize(
     ("sent", "got"),
     [
+        (7.011249611154541e16, 70112496111545410),  # Node's JSON.stringify, Go's encoding/json: plain digits
+        (9007199254740993, 9007199254740992),  # beyond 2^53: a JavaScript server keeps the nearest double
+        (1e21, 1000000000000000000000),
+        (2, 2.0),
+        ({"tiers": [1e16, {"cap": 0.5}]}, {"tiers": [10000000000000000, {"cap": 0.50}]}),  # nested, any depth
+    ],
+)
+def test_a_number_reads_back_as_the_same_json_number(model, sent, got):
+    campaigns = _resource(model, "campaigns")
+    assert same_written(campaigns, model.latest_version, {"name": sent}, {"name": got}) == []
+
+
+@pytest.mark.parametrize(
+    ("sent", "got"),
+    [(1.5, 2), (True, 1), (0, False), (9007199254740993, 9007199254740995), ([1, 2], [2, 1]), (10**400, 10**400 + 1)],
+)
+def test_a_different_number_or_a_boolean_for_a_number_is_still_flagged(model, sent, got):
+    campaigns = _resource(model, "campaigns")
+    assert same_written(campaigns, model.latest_version, {"name": sent}, {"name": got}) == [
+        f"name: wrote {sent!r}, read {got!r}"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("sent", "got"),
+    [
         ("Ann.Lee@Example.COM", "Ann.Lee@example.com"),
         ("@@A", "@@a"),  # free text in an address field: the domain after the last '@' lower-cased
         ("a@B@C", "a@b@c"),  # ... or everything after the first

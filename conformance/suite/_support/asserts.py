@@ -91,6 +91,43 @@ def normalise(kind: str, value: Any) -> Any:
     if kind == "date" and isinstance(value, str):
         d = read_date(value)
         return d.isoformat() if d else value
+    return _json_numbers(value)
+
+
+class JsonNumber:
+    """A number compared as the double it is to most JSON parsers (exactly, beyond any double); shown as read."""
+
+    __slots__ = ("key", "value")
+
+    def __init__(self, value: int | float) -> None:
+        self.value = value
+        try:
+            self.key: int | float = float(value)
+        except OverflowError:
+            self.key = value
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, JsonNumber) and self.key == other.key
+
+    def __hash__(self) -> int:
+        return hash(self.key)
+
+    def __repr__(self) -> str:
+        return repr(self.value)
+
+
+def _json_numbers(value: Any) -> Any:
+    """Numbers as the double a JSON number is to most parsers: ``7.011249611154541e+16`` written, and
+    ``70112496111545410`` read back from a Node or Go server that prints it in plain digits, are one value (and
+    an integer beyond 2⁵³ reads back as its nearest double). A boolean stays a boolean, never ``1``."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int | float):
+        return JsonNumber(value)
+    if isinstance(value, list):
+        return [_json_numbers(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _json_numbers(v) for k, v in value.items()}
     return value
 
 
