@@ -41,6 +41,35 @@ def test_read_your_writes_takes_omitted_empties_as_written(model):
 @pytest.mark.parametrize(
     ("sent", "got"),
     [
+        ({"tracking": {"tags": [], "note": None, "opens": 0, "on": False, "via": ""}}, {"tracking": {}}),
+        ({"tracking": {"rules": [{"tag": "a", "extra": None}]}}, {"tracking": {"rules": [{"tag": "a"}]}}),
+        ({"tracking": {"inner": {}}, "x": 1}, {"x": 1}),
+    ],
+)
+def test_omitted_empties_are_taken_as_written_at_any_depth(model, sent, got):
+    """Jackson's NON_NULL/NON_EMPTY and Go's omitempty leave out nested members too, and Go's zero values."""
+    campaigns = _resource(model, "campaigns")
+    assert same_written(campaigns, model.latest_version, {"name": sent}, {"name": got}) == []
+    for zero in ("", 0, False, {}):
+        assert same_written(campaigns, model.latest_version, {"name": zero}, {}) == []
+
+
+@pytest.mark.parametrize(
+    ("sent", "got"),
+    [
+        ({"tracking": {"tags": ["a"]}}, {"tracking": {}}),  # a value lost, not an empty one left out
+        ({"tracking": {"opens": 0}}, {"tracking": {"opens": 1}}),
+        ({"tracking": {"on": False}}, {"tracking": {"on": None}}),
+    ],
+)
+def test_a_nested_value_lost_or_changed_is_still_flagged(model, sent, got):
+    campaigns = _resource(model, "campaigns")
+    assert same_written(campaigns, model.latest_version, {"name": sent}, {"name": got}) != []
+
+
+@pytest.mark.parametrize(
+    ("sent", "got"),
+    [
         (7.011249611154541e16, 70112496111545410),  # Node's JSON.stringify, Go's encoding/json: plain digits
         (9007199254740993, 9007199254740992),  # beyond 2^53: a JavaScript server keeps the nearest double
         (1e21, 1000000000000000000000),

@@ -13,6 +13,7 @@ import pytest
 from conformance.model import DescriptionError, TargetModel, load_model
 from conformance.reference.server import start_server
 from conformance.spec import facts
+from conformance.suite._support.target import Ids, shaped_id
 
 FIXTURES = Path(__file__).parent / "fixtures"
 ALT = FIXTURES / "alt-openapi.yaml"
@@ -309,3 +310,31 @@ def test_descriptions_a_vendor_may_write(tmp_path: Path) -> None:
     assert "campaigns.subscribers" in names and "mailing_lists.subscribers" in names, names
     assert "starts_at" in model.resource("campaigns").fields
     assert model.versions == [1, 2]
+
+
+@pytest.mark.parametrize(
+    "schema",
+    [
+        {"pattern": "^lst_[a-z0-9]{12}$"},
+        {"pattern": "^id_[a-z0-9]{1,60}$"},
+        {"pattern": "^cus\\_[A-Za-z0-9]{14}$"},
+        {"pattern": "^id-[0-9]{10}$"},
+        {"minLength": 24},
+        {"maxLength": 10},
+        {"pattern": "^[A-Za-z0-9_-]{1,64}$"},
+    ],
+)
+def test_an_id_takes_the_declared_shape_and_stays_unique(schema):
+    """Ambiguity 22: a kind prefix, a fixed length, a minimum or a maximum length; each id fits and differs."""
+    ids = Ids("cft1a2b3c", "w1")
+    made = [shaped_id(ids.new(), schema) for _ in range(200)]
+    validator = jsonschema.Draft202012Validator({"type": "string", **schema})
+    assert [m for m in made if not validator.is_valid(m)] == []
+    assert len(set(made)) == len(made)
+
+
+def test_an_id_shape_the_suite_cannot_meet_keeps_the_run_s_id():
+    """The write's refusal then says why (a precondition fails); the suite never invents an id outside its own."""
+    ids = Ids("cft1a2b3c")
+    run_id = ids.new()
+    assert shaped_id(run_id, {"pattern": "^[A-Z]{2}-\\d{6}$"}) == run_id

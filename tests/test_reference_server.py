@@ -443,8 +443,8 @@ def test_no_switch_breaks_an_ordinary_write_and_read(server: ServerHandle) -> No
             server.app.behaviour = build_behaviour([switch])
             list_id = new_id()
             for method, path, body in [
-                ("POST", f"/mailing_lists/{list_id}", {"name": "n"}),
-                ("PUT", f"/mailing_lists/{list_id}", {"name": "n"}),
+                ("POST", f"/mailing_lists/{list_id}", {"name": f"n {list_id}"}),  # unique: names-unique-per-org
+                ("PUT", f"/mailing_lists/{list_id}", {"name": f"n {list_id}"}),
                 ("POST", f"/mailing_lists/{list_id}/subscribers/s", {"email": "a@b"}),
                 ("GET", f"/mailing_lists/{list_id}/subscribers/s", None),
                 ("GET", f"/mailing_lists/{list_id}/subscribers", None),

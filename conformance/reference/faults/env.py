@@ -146,6 +146,35 @@ SWITCHES.variant(
 )
 
 
+def _omit_zero(value: Any) -> Any:
+    """Go's ``omitempty`` at every depth: an object's members that hold null, false, 0, "" or an empty array or
+    object are left out."""
+    if isinstance(value, dict):
+        kept = {k: _omit_zero(v) for k, v in value.items()}
+        return {k: v for k, v in kept.items() if not (v is None or v is False or v in ("", [], {}) or _zero(v))}
+    if isinstance(value, list):
+        return [_omit_zero(v) for v in value]
+    return value
+
+
+def _zero(value: Any) -> bool:
+    return type(value) in (int, float) and value == 0
+
+
+def _omitempty(ctx: Ctx, reply: Reply) -> None:
+    data = reply.payload["data"]
+    if isinstance(data, dict | list):
+        reply.payload["data"] = _omit_zero(data)
+
+
+SWITCHES.variant(
+    "omitempty-everywhere",
+    'Go\'s omitempty on every struct, nested ones too: members holding null, false, 0, "" or an empty array or '
+    "object are left out of every object in data, at any depth.",
+    shape_reply=after_shape(_omitempty),
+)
+
+
 def _undeclared_fields(ctx: Ctx, reply: Reply) -> None:
     """Server fields the description does not list: a constant, a null time with its null epoch, a nested
     object whose members share names with enumerated fields, and ``last_updated_at``, an update stamp under a

@@ -142,7 +142,8 @@ def same_written(resource: Resource, version: int, body: dict[str, Any], data: d
         if name not in kinds:
             continue
         got = data.get(name, _ABSENT)
-        if got is _ABSENT and (sent is None or sent == []):  # left out by omitempty / NON_NULL / NON_EMPTY
+        sent = _without_omitted(sent, {} if got is _ABSENT else got)
+        if got is _ABSENT and _omissible(sent):  # left out by omitempty / NON_NULL / NON_EMPTY
             continue
         if kinds[name] == "time" and isinstance(sent, str) and _naive_time(sent):
             continue
@@ -153,6 +154,29 @@ def same_written(resource: Resource, version: int, body: dict[str, Any], data: d
         if normalise(kinds[name], sent) != normalise(kinds[name], got):
             diffs.append(f"{name}: wrote {sent!r}, read {got!r}")
     return diffs
+
+
+def _omissible(value: Any) -> bool:
+    """What serializers leave out of an object: null and empty values (Jackson's NON_NULL/NON_EMPTY), and Go's
+    ``omitempty`` zero values (``false``, ``0``, ``""``)."""
+    if value is None or value is False or value in ("", [], {}):
+        return True
+    return type(value) in (int, float) and value == 0
+
+
+def _without_omitted(sent: Any, got: Any) -> Any:
+    """``sent`` less the members of its nested objects that ``got`` left out and a serializer may leave out
+    (:func:`_omissible`): the same rule as for a top-level field, at any depth."""
+    if isinstance(sent, dict) and isinstance(got, dict):
+        out = {}
+        for k, v in sent.items():
+            kept = _without_omitted(v, got.get(k, {}))
+            if k in got or not _omissible(kept):
+                out[k] = kept
+        return out
+    if isinstance(sent, list) and isinstance(got, list) and len(sent) == len(got):
+        return [_without_omitted(a, b) for a, b in zip(sent, got, strict=True)]
+    return sent
 
 
 def _same_address(sent: Any, got: Any) -> bool:

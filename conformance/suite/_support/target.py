@@ -478,15 +478,41 @@ def shaped_id(run_id: str, schema: dict[str, Any]) -> str:
         return str(uuid.uuid4())
     if schema.get("type") == "integer":
         return str(secrets.randbelow(2**53 - 2**40) + 2**40)
-    pattern = schema.get("pattern")
-    candidates = [run_id, run_id.upper(), str(int(run_id.encode().hex(), 16) % 10**18)]
-    limit = schema.get("maxLength")
-    if isinstance(limit, int) and limit > 0:
-        candidates = [c[-limit:] for c in candidates]
-    for candidate in candidates:
-        if not pattern or re.search(pattern, candidate):
-            return candidate
+    pattern = schema.get("pattern") if isinstance(schema.get("pattern"), str) else None
+    least: int = schema["minLength"] if isinstance(schema.get("minLength"), int) else 0
+    most: int | None = schema["maxLength"] if isinstance(schema.get("maxLength"), int) else None
+    lead = _literal_lead(pattern) if pattern else ""
+
+    def fits(candidate: str) -> bool:
+        if len(candidate) < least or (most is not None and len(candidate) > most):
+            return False
+        try:
+            return not pattern or re.search(pattern, candidate) is not None
+        except re.error:  # an ECMA-262 pattern Python cannot compile: the write's answer will tell
+            return True
+
+    digits = str(int(run_id.encode().hex(), 16) % 10**18)
+    for base in (run_id, run_id.upper(), digits):
+        for text in _sizes(base, digits if base is digits else secrets.token_hex(16), least, most):
+            for candidate in (text, lead + text) if lead else (text,):
+                if fits(candidate):
+                    return candidate
     return run_id  # a pattern the suite cannot meet: the write's refusal will say so
+
+
+def _sizes(base: str, filler: str, least: int, most: int | None) -> list[str]:
+    """``base`` as is, grown to ``minLength`` (more of ``filler``), then cut to shorter unique tails (its
+    counter and random end stay), longest first: sizes an id pattern may ask for (``{12}``, ``{8,10}``)."""
+    grown = base + (filler * (1 + least // max(1, len(filler))))[: max(0, least - len(base))]
+    top = len(grown) if most is None else min(len(grown), most)
+    return [grown, *(grown[-n:] for n in range(top, 5, -1) if n != len(grown))]
+
+
+def _literal_lead(pattern: str) -> str:
+    """The literal text an anchored pattern starts with (``lst_`` of ``^lst_[a-z0-9]{12}$``): vendors prefix
+    ids with their kind."""
+    found = re.match(r"\^((?:[A-Za-z0-9_]|-|\\[-_.:])*)", pattern)
+    return re.sub(r"\\(.)", r"\1", found.group(1)) if found else ""
 
 
 def path_params(path: str) -> list[str]:
