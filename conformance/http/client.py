@@ -116,6 +116,7 @@ class Ledger:
     _kept: set[tuple[str, str]] = field(default_factory=set)
     _claims: int = 0
     _keeping: threading.local = field(default_factory=threading.local)
+    _here: threading.local = field(default_factory=threading.local)
 
     def claim(self, obj: CreatedObject) -> bool:
         """Remember ``obj`` before the write that may create it; ``True`` when it was not known yet."""
@@ -128,6 +129,8 @@ class Ledger:
             self._order[key] = self._claims
             if getattr(self._keeping, "depth", 0):
                 self._kept.add(key)
+            elif (bucket := getattr(self._here, "bucket", None)) is not None:
+                bucket.append(obj)
             return True
 
     def discard(self, credential: Credential, path: str) -> None:
@@ -149,6 +152,21 @@ class Ledger:
             yield
         finally:
             self._keeping.depth -= 1
+
+    @contextmanager
+    def claimed_here(self) -> Iterator[list[CreatedObject]]:
+        """The objects this thread claims meanwhile that are not kept: one example's own, say."""
+        bucket: list[CreatedObject] = []
+        outer = getattr(self._here, "bucket", None)
+        self._here.bucket = bucket
+        try:
+            yield bucket
+        finally:
+            self._here.bucket = outer
+
+    def holds(self, obj: CreatedObject) -> bool:
+        with self.lock:
+            return (obj.credential.env_var, obj.path) in self.objects
 
     def mark(self) -> int:
         """Where a test begins: :meth:`since` that mark gives what it claimed."""

@@ -73,7 +73,10 @@ def test_repeated_post_changes_nothing(target, resource, request):
     two answers are a create's and an update's, which ENV-2 and STATUS-6 let differ."""
     version = target.version_for(resource)
     for_each_example(
-        target, valid_bodies(resource, version), lambda body: _post_twice(target, resource, version, body, request)
+        target,
+        valid_bodies(resource, version),
+        lambda body: _post_twice(target, resource, version, body, request),
+        tidy=True,
     )
 
 
@@ -106,7 +109,7 @@ def _post_twice(target, resource, version, body, request):
 def test_put_is_post(target, resource):
     version = target.version_for(resource)
     for_each_example(
-        target, valid_bodies(resource, version), lambda body: _put_and_post(target, resource, version, body)
+        target, valid_bodies(resource, version), lambda body: _put_and_post(target, resource, version, body), tidy=True
     )
 
 
@@ -132,7 +135,7 @@ def test_history_independence(target, resource):
     bodies = valid_bodies(resource, version)
     methods = st.sampled_from(["POST", "PUT"])
     cases = st.tuples(st.lists(st.tuples(methods, bodies), min_size=1, max_size=3), bodies, methods)
-    for_each_example(target, cases, lambda case: _history(target, resource, version, *case))
+    for_each_example(target, cases, lambda case: _history(target, resource, version, *case), tidy=True)
 
 
 def _history(target, resource, version, history, final, method):
@@ -192,7 +195,7 @@ def test_read_your_writes(target, resource):
     """Each write of a sequence is read back, so a read cache a write does not refresh shows."""
     version = target.version_for(resource)
     sequences = st.lists(valid_bodies(resource, version), min_size=2, max_size=3, unique_by=_canonical)
-    for_each_example(target, sequences, lambda bodies: _write_and_read(target, resource, version, bodies))
+    for_each_example(target, sequences, lambda bodies: _write_and_read(target, resource, version, bodies), tidy=True)
 
 
 def _write_and_read(target, resource, version, bodies):

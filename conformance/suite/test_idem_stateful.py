@@ -12,7 +12,16 @@ import json
 import pytest
 from hypothesis import seed, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import Bundle, RuleBasedStateMachine, initialize, precondition, rule, run_state_machine_as_test
+from hypothesis.errors import UnsatisfiedAssumption
+from hypothesis.stateful import (
+    Bundle,
+    RuleBasedStateMachine,
+    initialize,
+    multiple,
+    precondition,
+    rule,
+    run_state_machine_as_test,
+)
 
 from conformance.checks.success import is_success
 from conformance.model.strategies import valid_bodies
@@ -43,8 +52,23 @@ def _machine(target, resource):
             """Writes pick from a few bodies, so the same body meets different histories."""
             self.pool = pool
             self.written: dict[str, dict] = {}  # path -> last body written (absent: deleted or never made)
-            self.known: set[str] = set()
+            self.known: set[str] = set()  # created
+            self.tried: set[str] = set()  # created or refused
             self.fresh: dict[str, dict] = {}  # body -> the state a fresh object written with it has
+
+        def taken(self, path, body, clause, what, method="POST"):
+            """The target's answer to the write, or None when it did not take it. A body it refuses by a rule
+            of its own, as the same body elsewhere (a name or an email kept unique among the objects this
+            sequence holds, ambiguity 15), is a step not taken: the object stays as it was, and the sequence
+            goes on."""
+            try:
+                return target.write_valid(resource, path, body, clause, what, method=method, version=version)
+            except UnsatisfiedAssumption:
+                return None
+
+        def teardown(self) -> None:
+            """The next sequence starts among no objects of this one (their names free again)."""
+            target.remove_paths(getattr(self, "tried", ()))
 
         @precondition(lambda self: len(self.known) < MAX_OBJECTS)
         @rule(target=objects, pick=PICK, method=METHODS)
@@ -52,12 +76,14 @@ def _machine(target, resource):
             body = self.pool[pick % len(self.pool)]
             path, _ = target.fresh_path(resource, version, parent_ids=parents)
             clause = "IDEM-1" if method == "POST" else "IDEM-2"
-            target.write_valid(resource, path, body, clause, "create", method=method, version=version)
+            self.tried.add(path)  # made even if refused, perhaps: deleted at the end either way
+            if self.taken(path, body, clause, "create", method) is None:
+                return multiple()
+            self.known.add(path)
             if _canonical(body) not in self.fresh:  # read, not the write's answer: its data is the vendor's choice
                 stored = assert_ok(target.get(resource, path, version=version), "IDEM-4", "GET after a create")
                 self.fresh[_canonical(body)] = writable_state(resource, version, stored)
             self.written[path] = body
-            self.known.add(path)
             return path
 
         @rule(path=objects, pick=PICK, method=METHODS)
@@ -65,8 +91,8 @@ def _machine(target, resource):
             """Create-or-update: also after a delete, the write makes the object again."""
             body = self.pool[pick % len(self.pool)]
             clause = "IDEM-1" if method == "POST" else "IDEM-2"
-            target.write_valid(resource, path, body, clause, f"{method} to {path}", method=method, version=version)
-            self.written[path] = body
+            if self.taken(path, body, clause, f"{method} to {path}", method) is not None:
+                self.written[path] = body
 
         @rule(path=objects)
         def rewrite_same(self, path):
@@ -74,7 +100,9 @@ def _machine(target, resource):
                 return
             before = target.get(resource, path, version=version)
             state = writable_state(resource, version, assert_ok(before, "IDEM-4", "GET before an identical write"))
-            again = target.write_valid(resource, path, self.written[path], "IDEM-1", "the same POST repeated")
+            again = self.taken(path, self.written[path], "IDEM-1", "the same POST repeated")
+            if again is None:
+                return
             after = writable_state(
                 resource, version, assert_ok(target.get(resource, path, version=version), "IDEM-1", "GET")
             )

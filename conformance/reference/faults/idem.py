@@ -328,18 +328,22 @@ SWITCHES.variant(
 def _unique_names(default: Composer, ctx: Ctx, old: Record | None, values: dict[str, Any]) -> dict[str, Any]:
     """A name unique among its siblings within the organization (the object written left out): a rule by the
     body and the organization's other objects, as a database's unique index keeps it."""
-    if ctx.route is not None and ctx.route.kind == "item" and isinstance(values.get("name"), str):
-        siblings = ctx.services.store.children(ctx.org_id, ctx.route.parent_key, ctx.route.resource.name)
-        if any(r.fields.get("name") == values["name"] and r.ids != ctx.route.ids for r in siblings):
-            raise _refuse(f"a {ctx.route.resource.name} named {values['name']!r} already exists")
+    if ctx.route is not None and ctx.route.kind == "item":
+        for unique in ("name", "email"):
+            value = values.get(unique)
+            if not isinstance(value, str):
+                continue
+            siblings = ctx.services.store.children(ctx.org_id, ctx.route.parent_key, ctx.route.resource.name)
+            if any(r.fields.get(unique) == value and r.ids != ctx.route.ids for r in siblings):
+                raise _refuse(f"a {ctx.route.resource.name} with {unique} {value!r} already exists")
     return default(ctx, old, values)
 
 
 SWITCHES.variant(
     "names-unique-per-org",
-    "A name is unique among its siblings within an organization (mailing lists, campaigns, custom fields of a "
-    "list): a second object with a taken name is refused with 403 validation_failed; the other organization's "
-    "names do not count.",
+    "A name (mailing lists, campaigns, custom fields of a list) or an email (subscribers of a list) is unique "
+    "among its siblings within an organization: a second object with a taken one is refused with 403 "
+    "validation_failed; the other organization's do not count.",
     compose=_unique_names,
 )
 

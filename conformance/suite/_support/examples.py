@@ -14,6 +14,7 @@ examples ran together, and not when replayed alone, is reported as it was seen: 
 from __future__ import annotations
 
 import os
+import sys
 import threading
 from collections.abc import Callable, Hashable
 from concurrent.futures import ThreadPoolExecutor
@@ -36,13 +37,18 @@ def for_each_example(
     *,
     max_examples: int | None = None,
     lane: Callable[[T], Hashable | None] | None = None,
+    tidy: bool = False,
 ) -> None:
     """Run ``check`` on the examples of ``strategy``, as ``@given`` would, with independent examples in flight
     together when the target is far.
 
     ``lane`` names examples that must not overlap (they share an object): those with the same lane run one
-    after another, in the order drawn."""
+    after another, in the order drawn. ``tidy``: each example's own objects are deleted as it ends, so what
+    the vendor keeps unique within an organization (a name, an email) is free again for the next example
+    (generated values repeat: a shrinker's favourites)."""
     key = _test_id()
+    if tidy:
+        check = _tidied(target, check)
 
     def prop(body: Callable[[T], None], count: int | None) -> Callable[[], None]:
         @given(strategy)
@@ -79,6 +85,20 @@ def for_each_example(
         raise failure from None  # the replay ended otherwise (the target's discards ran out): what was seen stands
     if failure is not None:
         raise failure  # not seen again alone: what the target did while examples ran together stands
+
+
+def _tidied(target: Any, check: Callable[[T], None]) -> Callable[[T], None]:
+    def run(value: T) -> None:
+        with target.ledger.claimed_here() as made:
+            try:
+                check(value)
+            finally:
+                if not isinstance(sys.exc_info()[1], KeyboardInterrupt | SystemExit):
+                    for obj in sorted(made, key=lambda o: -o.depth):
+                        if target.ledger.holds(obj):
+                            target.remove(obj)  # not judged: a delete that fails leaves it to the cleanup
+
+    return run
 
 
 MORE_DRAWS = 3  # examples drawn at most, as a multiple of those wanted, to replace ones the target refused

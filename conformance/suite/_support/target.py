@@ -13,7 +13,7 @@ import secrets
 import threading
 import time
 import uuid
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, NoReturn, TypeVar
@@ -377,6 +377,13 @@ class Target:
         if self._reaper is None:
             self._reaper = Reaper(self.remove)
         self._reaper.hand(self.ledger.since(mark))
+
+    def remove_paths(self, paths: Iterable[str]) -> None:
+        """DELETE now (not judged), children first, the ledger's objects at ``paths``: a test done with them."""
+        wanted = set(paths)
+        for obj in self.ledger.pending():  # children first
+            if obj.path in wanted:
+                self.remove(obj)
 
     def remove(self, obj: CreatedObject) -> str | None:
         """DELETE an object the ledger holds; ``None`` when it is gone (or was already), else why it stayed."""
