@@ -89,8 +89,21 @@ def _bad_credentials(key: str) -> dict[str, str]:
         "the bare scheme": "Basic",
         "a non-Basic scheme": f"Bearer {key}",
         "an undecodable value": "Basic !!!not*base64!!!",
-        "the key with a character changed": f"Basic {key[:-1]}{'A' if key[-1:] != 'A' else 'B'}",
+        "the key with a character changed": f"Basic {_last_changed(key)}",
     }
+
+
+_BASE64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+
+
+def _last_changed(key: str) -> str:
+    """``key`` with its last character before any base64 padding changed in its highest bit: near the end (a
+    server comparing only a prefix shows), and in a bit every base64 decoder keeps (the low bits of a last
+    character before padding are ones a decoder drops, and the padding itself decodes to nothing)."""
+    data = key.rstrip("=")
+    last = data[-1:] or "A"
+    other = _BASE64[_BASE64.index(last) ^ 32] if last in _BASE64 else "A"
+    return data[:-1] + other + key[len(data) :]
 
 
 def near_misses(key: str, keys: tuple[str, ...] = ()) -> dict[str, str]:
@@ -105,14 +118,18 @@ def near_misses(key: str, keys: tuple[str, ...] = ()) -> dict[str, str]:
 
     middle = len(key) // 2
     changed = "A" if key[middle : middle + 1] != "A" else "B"
+    # A key is base64 credentials to a server that decodes it (RFC 7617): a character cut from its padding, or
+    # added at its end, decodes to the very same bytes with a lenient decoder (Node's Buffer.from), so the cut
+    # is of its data, and the added character goes in the middle.
+    data = key.rstrip("=")
     candidates = {
         # a hex or UUID key may be compared without regard to case: the same key in another spelling
         "the key in other letter case": "" if re.fullmatch(r"[0-9A-Fa-f-]+", key) else key.swapcase(),
         "the key followed by a no-break space (U+00A0)": key + utf8("\u00a0"),
         "the key after an ideographic space (U+3000)": utf8("\u3000") + key,
-        "a prefix of the key (its last character cut)": key[:-1],
+        "a prefix of the key (its last character cut)": data[:-1],
         "the first half of the key": key[:middle],
-        "the key plus one character": key + "x",
+        "the key plus one character": key[:middle] + "x" + key[middle:],
         "the key with a character in the middle changed": key[:middle] + changed + key[middle + 1 :],
     }
     return {label: f"Basic {value}" for label, value in candidates.items() if value and value not in {key, *keys}}

@@ -58,7 +58,7 @@ def _machine(target, resource):
 
         def taken(self, path, body, clause, what, method="POST"):
             """The target's answer to the write, or None when it did not take it. A body it refuses by a rule
-            of its own, as the same body elsewhere (a name or an email kept unique among the objects this
+            of its own, as the same body elsewhere (a value kept unique among the objects this
             sequence holds, ambiguity 15), is a step not taken: the object stays as it was, and the sequence
             goes on."""
             try:

@@ -44,7 +44,7 @@ def for_each_example(
 
     ``lane`` names examples that must not overlap (they share an object): those with the same lane run one
     after another, in the order drawn. ``tidy``: each example's own objects are deleted as it ends, so what
-    the vendor keeps unique within an organization (a name, an email) is free again for the next example
+    the vendor keeps unique within an organization (a name, an address) is free again for the next example
     (generated values repeat: a shrinker's favourites)."""
     key = _test_id()
     if tidy:
