@@ -40,6 +40,10 @@ from hostile import (
 )
 from leaks import leaks
 
+from conformance.checks.content import json_content_type
+from conformance.checks.envelope import exact_keys
+from conformance.http.client import DEFAULT_MAX_BODY, Client
+
 ROOT = Path(__file__).resolve().parent.parent
 SCHEMA = json.loads((ROOT / "schemas" / "certification.schema.json").read_text())
 BUDGET = ["--profile", "smoke", "--timeout", "2"]
@@ -302,18 +306,44 @@ def test_hostile_after_the_probe_is_a_failed_run(case, servers, tmp_path):
         assert any(c["verdict"] == "error" and reason in c["reason"] for c in record["clauses"])
 
 
+LISTING = envelope(True, [{"id": f"cft{n:06d}", "notes": "x" * 5000} for n in range(1000)])  # 5 MB, whole
+
+
+def whole_listing(conn: Conn, request: Request) -> bool:
+    return conn.send(response(200, LISTING))
+
+
+def whole_listing_chunked(conn: Conn, request: Request) -> bool:
+    chunks = [LISTING[i : i + 65536] for i in range(0, len(LISTING), 65536)]
+    wire = b"".join(b"%x\r\n%s\r\n" % (len(c), c) for c in chunks) + b"0\r\n\r\n"
+    return conn.send(head(200, {"Transfer-Encoding": "chunked"}) + wire)
+
+
+@pytest.mark.parametrize("behaviour", [whole_listing, whole_listing_chunked])
+def test_a_whole_body_longer_than_the_client_keeps_is_not_judged(servers, behaviour):
+    """A listing at its declared maximum may be larger than the client keeps (2 MiB): read to its end, it is
+    whole, so what the client could not keep is not judged (JSON-1 and ENV-1 have nothing to say of it)."""
+    server = servers(per_request(behaviour))
+    client = Client(server.base_url, None, allow_http=True)
+    ex = client.request("GET", "/lists", auth=None)
+    assert ex.status == 200 and ex.oversized and not ex.truncated
+    assert len(ex.response_body) == DEFAULT_MAX_BODY < len(LISTING)
+    assert json_content_type(ex, None) == [] and exact_keys(ex, None) is None
+    assert "longer than the suite keeps" in ex.evidence()["response"]["body"]
+
+
 def test_endless_body_is_read_only_up_to_the_cap(servers, tmp_path):
-    """A chunked body that never ends (from the probe on): the client stops reading at its cap (2 MiB), so
-    the server's writes stall after the cap plus socket buffers, the suite's memory stays bounded, and the
-    body is judged as one that never completed (JSON-1)."""
+    """A chunked body that never ends (from the probe on): the client keeps 2 MiB and reads on, keeping
+    nothing, to eight times that, so the server's writes stall after 16 MiB plus socket buffers, the suite's
+    memory stays bounded, and the body is judged as one that never completed (JSON-1)."""
     server = servers(per_request(endless))
     # one test, one resource: every exchange waits out the 6 s deadline, and one proves the cap
     run = certify(server, tmp_path, "--clause", "JSON-1", "--", "-k", "test_every_response_is_json and mailing_lists")
     record = assert_sane(run, 1)
     assert any(r.authenticated for r in server.requests)
-    # the cap (2 MiB) plus what the kernel buffers on loopback (autotuned, up to tcp_rmem's maximum, often 6 or
-    # 32 MiB); a reader without a cap takes gigabytes from this server before the 6 s deadline cuts it
-    assert 2 * MIB < server.max_sent_per_connection < 64 * MIB, f"{server.max_sent_per_connection / MIB:.1f} MiB"
+    # what the client reads (16 MiB) plus what the kernel buffers on loopback (autotuned, up to tcp_rmem's
+    # maximum, often 6 or 32 MiB); a reader without a cap takes gigabytes from this server before the 6 s deadline
+    assert 16 * MIB < server.max_sent_per_connection < 64 * MIB, f"{server.max_sent_per_connection / MIB:.1f} MiB"
     assert "never completed" in errors_of(record)
 
 

@@ -31,7 +31,8 @@ class Exchange:
     status: int
     response_headers: dict[str, str]
     response_body: bytes
-    truncated: bool = False
+    truncated: bool = False  # the body broke off, or did not end within what the client reads
+    oversized: bool = False  # the body ended, longer than the client keeps: ``response_body`` is its start
     elapsed: float = 0.0
     resource: str | None = None
     version: int | None = None
@@ -106,7 +107,7 @@ class Exchange:
             "response": {
                 "status": self.status,
                 "headers": dict(self.response_headers),
-                "body": (_text(self.response_body) or "") + (" …[truncated by the suite]" if self.truncated else ""),
+                "body": (_text(self.response_body) or "") + _cut_note(self),
             },
             "curl": self.curl,
         }
@@ -176,3 +177,9 @@ def exchange_of(response: Any, resource: str | None = None, version: int | None 
         resource=resource,
         version=version,
     )
+
+
+def _cut_note(ex: Exchange) -> str:
+    if ex.truncated:
+        return " …[truncated by the suite]"
+    return " …[longer than the suite keeps: the rest was read, not kept]" if ex.oversized else ""
