@@ -154,3 +154,21 @@ def test_a_listed_item_mentions_its_id_however_shaped():
         assert mentions(item, token), item
     for item in ({"id": token + "d"}, {"id": "x" + token}, {"n": 1}, None):  # another id, or none
         assert not mentions(item, token), item
+
+
+@pytest.mark.parametrize(("year", "judged"), [(2020, True), (2030, False), (1960, False)])
+def test_time_3_judges_offsets_only_from_1970_to_the_present(model, year, judged):
+    """A zone's offsets after today are a projection each tzdata release may change (Paraguay's in 2025a): a time
+    in 2030 rendered as another tzdata projects it is not a finding; one in 2020 is."""
+    from zoneinfo import ZoneInfo
+
+    from conformance.checks.context import CheckContext
+    from conformance.checks.times import observations, org_zone_offset
+
+    chicago = ZoneInfo("America/Chicago")
+    value = f"{year}-07-01T12:00:00+00:00"  # Chicago is at -05:00 then (and -06:00 in winter): never +00:00
+    ex = _answer(200, {"id": "cft1", "starts_at": value, "name": "n"})
+    ex.resource = "campaigns"
+    findings = org_zone_offset(ex, CheckContext(model, chicago)) or []
+    assert bool(findings) is judged, findings
+    assert bool(observations(ex, CheckContext(model, None))) is judged

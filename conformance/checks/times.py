@@ -7,6 +7,7 @@ instant come from :mod:`datetime` and zones from :mod:`zoneinfo`.
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Callable, Iterable
 from datetime import UTC, date, datetime, timedelta
 from functools import cache
@@ -107,8 +108,8 @@ def org_zone_offset(ex: Exchange, ctx: CheckContext) -> list[Finding] | None:
     findings: list[Finding] | None = None
     for _obj, name, value in _time_values(ex, ctx):
         instant = parse_time(value)
-        if instant is None or not OBSERVED_FROM <= int(instant.timestamp()) < OBSERVED_UNTIL:
-            continue  # outside 1970-2037 zone databases disagree (see OBSERVED_FROM)
+        if instant is None or not observed(int(instant.timestamp())):
+            continue  # zone databases may disagree there (see OBSERVED_FROM)
         findings = findings if findings is not None else []
         expected = instant.astimezone(ctx.zone).utcoffset()
         if instant.utcoffset() != expected:
@@ -136,21 +137,27 @@ def date_format(ex: Exchange, ctx: CheckContext) -> list[Finding] | None:
 
 
 # The instants whose offsets every zone database agrees on: before 1970 zones' histories (local mean time,
-# wartime rules) and after 2037 their projected rules differ between tz libraries and releases, so a time the
-# fuzzer wrote in year 1 or 9999 says nothing about the zone a server uses.
+# wartime rules) differ between tz libraries, and after the present a zone's rules are a projection that each
+# tzdata release may change (Paraguay's, in 2025a), so a time the fuzzer wrote in year 1, 2030 or 9999 says
+# nothing about the zone a server uses. A day past the present still counts: a server's clock may run ahead.
 OBSERVED_FROM = int(datetime(1970, 1, 1, tzinfo=UTC).timestamp())
-OBSERVED_UNTIL = int(datetime(2038, 1, 1, tzinfo=UTC).timestamp())
+OBSERVED_AHEAD = 86400
+
+
+def observed(seconds: int) -> bool:
+    """Whether the offset of the instant ``seconds`` (epoch) is judged: from 1970 to a day past the present."""
+    return OBSERVED_FROM <= seconds < time.time() + OBSERVED_AHEAD
 
 
 def observations(ex: Exchange, ctx: CheckContext) -> set[tuple[int, int]]:
-    """(epoch seconds, UTC offset seconds) of every well-formed time from 1970 to 2037 in the response."""
+    """(epoch seconds, UTC offset seconds) of every well-formed time :func:`observed` in the response."""
     out = set()
     for _obj, _name, value in _time_values(ex, ctx):
         instant = parse_time(value)
         if instant is None:
             continue
         seconds = int(instant.timestamp())
-        if OBSERVED_FROM <= seconds < OBSERVED_UNTIL:
+        if observed(seconds):
             out.add((seconds, int(_offset(instant))))
     return out
 
