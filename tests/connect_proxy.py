@@ -14,6 +14,8 @@ import threading
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
+from hostile import accept_each
+
 
 @dataclass
 class Asked:
@@ -58,14 +60,7 @@ class ConnectProxy:
         self._thread.join(5)
 
     def _accept_loop(self) -> None:
-        while not self._stopped.is_set():
-            try:
-                sock, _ = self._listener.accept()
-            except TimeoutError:
-                continue
-            except OSError:
-                return
-            threading.Thread(target=self._serve, args=(sock,), daemon=True).start()
+        accept_each(self._listener, self._stopped, self._serve)
 
     def _serve(self, client: socket.socket) -> None:
         with self._lock:

@@ -132,6 +132,27 @@ class Conn:
 Behaviour = Callable[[Conn], None]
 
 
+def accept_each(
+    listener: socket.socket,
+    stopped: threading.Event,
+    serve: Callable[[socket.socket], None],
+    threads: list[threading.Thread] | None = None,
+) -> None:
+    """Hand each connection ``listener`` accepts to ``serve`` in a thread of its own, until ``stopped`` (the
+    listener has a short timeout, so the loop notices); the threads go to ``threads`` to be joined."""
+    while not stopped.is_set():
+        try:
+            sock, _ = listener.accept()
+        except TimeoutError:
+            continue
+        except OSError:
+            return
+        thread = threading.Thread(target=serve, args=(sock,), daemon=True)
+        if threads is not None:
+            threads.append(thread)
+        thread.start()
+
+
 class HostileServer:
     """A listener on ``host`` (port 0) that hands every connection to ``behaviour`` in its own thread."""
 
@@ -178,20 +199,14 @@ class HostileServer:
             self.bytes_sent += n
 
     def _accept_loop(self) -> None:
-        while not self.stopped.is_set():
-            try:
-                sock, _ = self._listener.accept()
-            except TimeoutError:
-                continue
-            except OSError:
-                return
-            with self._lock:
-                self.connections += 1
-            thread = threading.Thread(target=self._serve, args=(sock,), daemon=True)
-            self._threads.append(thread)
-            thread.start()
+        accept_each(self._listener, self.stopped, self._serve, self._threads)
 
     def _serve(self, sock: socket.socket) -> None:
+        with self._lock:
+            self.connections += 1
+        self._serve_tls(sock)
+
+    def _serve_tls(self, sock: socket.socket) -> None:
         sock.settimeout(0.5)  # short, so loops notice a stop; Conn retries on timeouts
         if self.tls is not None:
             try:

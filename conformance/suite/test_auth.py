@@ -199,15 +199,7 @@ def _own_parent(target, node, ids, version, other):
     body = known_body(target, node, version)
     ex = target.write(node, path, body, version=version, client=other)
     if refused_by_rule(ex):
-        free = node.path_for({**ids, node.id_param: target.new_id(node)})
-        probe = target.write(node, free, body, version=version, client=other)
-        expect(
-            not is_success(probe.status),
-            "AUTH-4",
-            f"{node.name}: a body refused (403 validation_failed) at an id the first organization holds was "
-            f"accepted at a free id; {ORACLE}",
-            ex,
-        )
+        _no_oracle(target, node, ids, body, version, other, ex)
         _, ex = target.accepted_body(node, path, version=version, client=other, record_gaps=False)
     return _judge_own(ex, node.name)
 
@@ -311,10 +303,10 @@ def _one(ex):
     return data if isinstance(data, dict) else None
 
 
-def _refused_body(target, resource, obj, body, accepted, version, other, refused):
-    """A changed body refused at the taken id: an oracle if the same body is taken at a free id (the vendor's
-    own rule otherwise, Ambiguity 15: then the first organization's body is written)."""
-    free = resource.path_for({**obj.ids, resource.id_param: target.new_id(resource)})
+def _no_oracle(target, resource, ids, body, version, other, refused):
+    """A body the second organization was refused (403 validation_failed) at an id the first one holds must be
+    refused at a free id too: accepted there, the refusal told it the id is taken elsewhere."""
+    free = resource.path_for({**ids, resource.id_param: target.new_id(resource)})
     probe = target.write(resource, free, body, version=version, client=other)
     expect(
         not is_success(probe.status),
@@ -323,6 +315,12 @@ def _refused_body(target, resource, obj, body, accepted, version, other, refused
         f"accepted at a free id; {ORACLE}",
         refused,
     )
+
+
+def _refused_body(target, resource, obj, body, accepted, version, other, refused):
+    """A changed body refused at the taken id: an oracle if the same body is taken at a free id (the vendor's
+    own rule otherwise, Ambiguity 15: then the first organization's body is written)."""
+    _no_oracle(target, resource, obj.ids, body, version, other, refused)
     _own_write(target, resource, obj.path, accepted, "POST", version, other, resource.name)
     return accepted
 
