@@ -124,3 +124,17 @@ def test_a_probe_outside_the_pool_stays_within_the_connection_cap(reference_serv
                 time.sleep(0.1)
         assert client.request("GET", "/", auth=None, observe=False).status == 401  # the slot is back
         assert proxy.total_connections == 3 and proxy.peak_connections == 1
+
+
+def test_a_uniqueness_rule_far_away_is_no_finding(certify, reference_server):
+    """20 ms away, where examples could go out together: a server keeping names and emails unique within an
+    organization (a legal rule of its own) passes IDEM. Examples in flight together took each other's values
+    (a refused write's probe at a fresh id holds the value while another example writes it), and a PUT refused
+    meanwhile read as a finding; the tidied IDEM examples run one after another."""
+    server = reference_server(variants=("names-unique-per-org",))
+    args = ("--profile", "smoke", "--clause", "IDEM-2", "--clause", "IDEM-3", "--clause", "IDEM-4", "--workers", "1")
+    port = int(server.base_url.rsplit(":", 1)[1].split("/")[0])
+    with LatencyProxy("127.0.0.1", port, rtt_ms=20) as proxy:
+        run = certify(server=_through(server, proxy), args=(*args, "--", "-k", "not fuzz and not crud"))
+    assert run.record["run"]["rtt_ms"] >= 20
+    assert run.failing() == set(), run.stdout[-3000:]
