@@ -167,10 +167,6 @@ class Ledger:
         finally:
             self._here.bucket = outer
 
-    def holds(self, obj: CreatedObject) -> bool:
-        with self.lock:
-            return (obj.credential.env_var, obj.path) in self.objects
-
     def mark(self) -> int:
         """Where a test begins: :meth:`since` that mark gives what it claimed."""
         with self.lock:

@@ -45,22 +45,15 @@ def _at_once(send, n: int = IN_FLIGHT) -> list[Exchange]:
 def _accepted_body(target, resource, version, parents) -> tuple[dict, dict | None]:
     """A body the target accepts one at a time, and the object it stored from it then (its writable state; None
     when it cannot be read): overlap is judged here, not the vendor's own validation rules (ambiguity 15), nor
-    how it reads back a write made alone (IDEM-4's). That object is deleted once read (:func:`_free`)."""
+    how it reads back a write made alone (IDEM-4's). That object is freed once read (:meth:`Target.free`)."""
     for body in (full_body(resource, version), minimal_body(resource, version)):
         path, _ = target.fresh_path(resource, version, parents)
         if is_success(target.write(resource, path, body, version=version).status):
             got = target.get(resource, path, version=version)
             alone = writable_state(resource, version, got.data) if isinstance(got.data, dict) else None
-            _free(target, resource, path, version)
+            target.free(resource, path, version)
             return body, alone
     raise SetupFailed(f"the target accepted no {resource.name} body to write concurrently")
-
-
-def _free(target, resource, path, version) -> None:
-    """Delete an object this test is done with, before the same body is written at another id: a name the vendor
-    keeps unique within the organization (a rule of its own, ambiguity 15) then never refuses the next one."""
-    if "DELETE" in resource.methods:
-        target.delete(resource, path, version=version)
 
 
 def _identical_writes(target, resource, request, method: str, clause: str) -> None:
@@ -103,7 +96,7 @@ def _identical_writes(target, resource, request, method: str, clause: str) -> No
             record_note(
                 request, clause, INCONCLUSIVE, f"whether overlapping {method}s created duplicates: {seen.reason}"
             )
-        _free(target, resource, path, version)
+        target.free(resource, path, version)
 
 
 def _error(ex: Exchange) -> str:

@@ -36,13 +36,10 @@ def _fresh(target, resource, version):
 
 
 def _read_and_free(target, resource, path, version, clause, what):
-    """The object at ``path`` as read now, then deleted: a twin written after it with the same body (to compare
-    the two) then never meets a name the vendor keeps unique within the organization (Ambiguity 15: a rule of
-    its own). A DELETE that fails is IDEM-6's to judge; the twin is written all the same."""
+    """The object at ``path`` as read now, then freed (:meth:`Target.free`) for a twin with the same body."""
     got = target.get(resource, path, version=version)
     stored = assert_ok(got, clause, what)
-    if "DELETE" in resource.methods:
-        target.delete(resource, path, version=version)
+    target.free(resource, path, version)
     return got, stored
 
 

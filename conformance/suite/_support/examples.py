@@ -100,9 +100,7 @@ def _tidied(target: Any, check: Callable[[T], None]) -> Callable[[T], None]:
                 check(value)
             finally:
                 if not isinstance(sys.exc_info()[1], KeyboardInterrupt | SystemExit):
-                    for obj in sorted(made, key=lambda o: -o.depth):
-                        if target.ledger.holds(obj):
-                            target.remove(obj)  # not judged: a delete that fails leaves it to the cleanup
+                    target.remove_paths(obj.path for obj in made)  # a delete that fails leaves it to the cleanup
 
     return run
 
